@@ -1,0 +1,25 @@
+# Settings every first-party target links: language level, warnings, optional sanitizers.
+add_library(standard_settings INTERFACE)
+add_library(standard_warnings INTERFACE)
+target_compile_options(standard_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+
+option(ESXMIRROR_WERROR "Treat warnings as errors (dev and CI)" OFF)
+if(ESXMIRROR_WERROR)
+  target_compile_options(standard_warnings INTERFACE -Werror)
+endif()
+
+option(ENABLE_SANITIZER_ADDRESS "Build with AddressSanitizer" OFF)
+option(ENABLE_SANITIZER_UNDEFINED "Build with UndefinedBehaviorSanitizer" OFF)
+set(sanitizers "")
+if(ENABLE_SANITIZER_ADDRESS)
+  list(APPEND sanitizers address)
+endif()
+if(ENABLE_SANITIZER_UNDEFINED)
+  list(APPEND sanitizers undefined)
+endif()
+if(sanitizers)
+  list(JOIN sanitizers "," sanitizer_list)
+  target_compile_options(standard_settings INTERFACE -fsanitize=${sanitizer_list} -fno-omit-frame-pointer
+                                                     -fno-sanitize-recover=all)
+  target_link_options(standard_settings INTERFACE -fsanitize=${sanitizer_list})
+endif()

@@ -1,0 +1,12 @@
+# Writes OUT: the list of migrations (number, name, SQL) from FILES, in order.
+set(body "#include \"esxmirror/store/migrations.hpp\"\n\nnamespace esxmirror::store {\n\nconst std::vector<Migration>& migrations() {\n  static const std::vector<Migration> all = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" number ${name})
+  math(EXPR number "${number}")
+  file(READ ${f} sql)
+  set(body "${body}    {${number}, \"${name}\", R\"esxsql(${sql})esxsql\"},\n")
+endforeach()
+set(body "${body}  };\n  return all;\n}\n\n}  // namespace esxmirror::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,29 @@
+#pragma once
+// Naming and atomic placement of bundles in the mirror (DESIGN §5).
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace esxmirror::bundle {
+
+// "ESX-1000039.tgz" -> "ESX-1000039" (strips .tgz, .tar.gz, .tar, .zip).
+std::string bundle_name_from_filename(const std::string& filename);
+
+// True when `name` is safe as one path component: non-empty, no '/', '\\' or NUL, not "." / "..",
+// not starting with '.'.
+bool is_safe_component(const std::string& name);
+
+// "2007-03-29_ESX-1000039", or "undated_ESX-1000039" without a date.
+std::string bundle_dir_name(const std::optional<std::string>& iso_date, const std::string& bundle);
+
+// Moves the complete `staging_dir` to `final_dir` atomically. When final_dir already exists (a changed
+// bundle) the two are exchanged with renameat2(RENAME_EXCHANGE) and the old copy removed, so readers
+// always see a whole bundle. Creates final_dir's parent. Returns true when an old copy was replaced.
+// Throws esxmirror::Error(storage) on failure.
+bool place_directory(const std::filesystem::path& staging_dir, const std::filesystem::path& final_dir);
+
+// Makes `link` a relative symlink to `target` (both inside the mirror), replacing an existing link
+// atomically. Throws esxmirror::Error(storage) on failure.
+void place_link(const std::filesystem::path& target, const std::filesystem::path& link);
+
+}  // namespace esxmirror::bundle

@@ -1,0 +1,35 @@
+#pragma once
+// One way to report errors: throw `Error` with the exit code it maps to; `main` catches it once.
+#include <stdexcept>
+#include <string>
+
+namespace esxmirror {
+
+// Exit codes of DESIGN §4; part of the command-line contract.
+enum class ExitCode : int {
+  ok = 0,           // every selected patch is mirrored (including "nothing new")
+  partial = 1,      // at least one patch failed; all others were mirrored
+  usage = 2,        // usage or configuration error
+  locked = 3,       // another run holds the lock
+  source = 4,       // the source could not be read at all
+  storage = 5,      // local storage error (state database, disk full, permissions)
+  interrupted = 130 // stopped by SIGINT/SIGTERM before the run finished
+};
+
+// A run-level failure: its message is one line that names the thing and says what to do.
+class Error : public std::runtime_error {
+ public:
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ExitCode code() const noexcept { return code_; }
+
+ private:
+  ExitCode code_;
+};
+
+// A failure of one patch (bad checksum, refused archive entry, 404...). Never stops the others.
+class PatchError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace esxmirror

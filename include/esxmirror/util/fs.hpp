@@ -1,0 +1,22 @@
+#pragma once
+// Filesystem helpers that keep the mirror consistent: atomic writes and renames.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace esxmirror::util {
+
+// Writes `content` to a temporary file beside `target`, fsyncs it, then renames it over `target`.
+// Readers see the old file or the new one, never a mix. Throws esxmirror::Error(storage) on failure.
+void write_file_atomic(const std::filesystem::path& target, std::string_view content);
+
+// Reads a whole file; throws std::runtime_error naming the file.
+std::string read_file(const std::filesystem::path& file);
+
+// fsync a directory so a rename inside it is durable.
+void fsync_dir(const std::filesystem::path& dir);
+
+// True when `path`, after lexical normalisation, stays inside `root`.
+bool is_within(const std::filesystem::path& root, const std::filesystem::path& path);
+
+}  // namespace esxmirror::util

@@ -1,0 +1,35 @@
+#pragma once
+// Streaming md5 + sha256 (OpenSSL EVP): feed bytes as they arrive, read hex digests at the end.
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace esxmirror::util {
+
+struct Digests {
+  std::string md5;     // lowercase hex
+  std::string sha256;  // lowercase hex
+};
+
+class StreamHasher {
+ public:
+  StreamHasher();
+  ~StreamHasher();
+  StreamHasher(StreamHasher&&) noexcept;
+  StreamHasher& operator=(StreamHasher&&) noexcept;
+  void update(const void* data, std::size_t size);
+  // Finishes both digests; the hasher must not be updated afterwards.
+  Digests finish();
+  // Restart from empty.
+  void reset();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Hashes a whole file; throws std::runtime_error naming the file when it cannot be read.
+Digests hash_file(const std::filesystem::path& file);
+
+}  // namespace esxmirror::util

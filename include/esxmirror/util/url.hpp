@@ -1,0 +1,26 @@
+#pragma once
+// URL helpers on libcurl's URL API (no hand-written parsing).
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace esxmirror::util {
+
+// `link` resolved against `base` (absolute links pass through); nullopt when either is not a URL.
+std::optional<std::string> resolve_url(const std::string& base, const std::string& link);
+
+// Lower-case scheme ("http", "https", "file"...) and host of an absolute URL; nullopt when unparseable.
+std::optional<std::string> url_scheme(const std::string& url);
+std::optional<std::string> url_host(const std::string& url);
+
+// The last path segment ("ESX-1000039.tgz"), percent-decoded; empty when the path ends in '/'.
+std::string url_filename(const std::string& url);
+
+// The URL with user:password and query-string values replaced by "***" (Broadcom tokens live there).
+// Safe to log, store and print. Text that is not a URL is returned unchanged.
+std::string mask_url(const std::string& url);
+
+// Every URL-looking substring of free text masked with mask_url (for error messages from libraries).
+std::string mask_secrets(std::string_view text);
+
+}  // namespace esxmirror::util
