@@ -1,0 +1,121 @@
+#pragma once
+// Typed queries over the state database: pages, patches, bundle states, placements, runs.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "esxmirror/core/patch.hpp"
+#include "esxmirror/store/database.hpp"
+
+namespace esxmirror::store {
+
+struct PageRow {
+  std::string url;
+  std::string etag;
+  std::string last_modified;
+  std::int64_t checked_at = 0;   // last time the server was asked
+  std::int64_t changed_at = 0;   // last time it answered with a (new) body
+  std::string extracted;         // JSON of what the page yielded
+};
+
+enum class BundleState { discovered, downloading, verified, placed, failed };
+const char* to_string(BundleState state);
+// Throws esxmirror::Error(usage) for an unknown name.
+BundleState bundle_state_from_string(const std::string& name);
+
+struct BundleRow {
+  std::string patch_id;
+  BundleState state = BundleState::discovered;
+  int failures = 0;
+  std::optional<std::string> last_error;
+  std::optional<std::int64_t> next_retry_at;
+  std::optional<std::string> md5;
+  std::optional<std::string> sha256;
+  std::optional<std::int64_t> size;
+  std::optional<std::string> verified_md5_expected;
+  std::optional<std::string> path;
+  std::optional<std::int64_t> placed_at;
+};
+
+struct PlacementRow {
+  std::string version;
+  std::string path;  // relative to dest
+  bool is_link = false;
+};
+
+struct FileRow {
+  std::string relpath;  // relative to the bundle directory
+  std::int64_t size = 0;
+  std::string sha256;
+};
+
+// A patch with everything known about it (for list, status, publish, verify).
+struct CatalogEntry {
+  PatchRecord patch;
+  std::optional<BundleRow> bundle;
+  std::vector<PlacementRow> placements;
+};
+
+struct RunRow {
+  std::int64_t id = 0;
+  std::int64_t started_at = 0;
+  std::optional<std::int64_t> finished_at;
+  std::string outcome;
+  std::optional<int> exit_code;
+  int placed = 0, skipped = 0, failed = 0;
+  std::int64_t bytes = 0;
+  std::string message;
+};
+
+// What a completed bundle looks like when it is recorded as placed.
+struct Placed {
+  std::string md5, sha256;
+  std::int64_t size = 0;
+  std::optional<std::string> verified_md5_expected;
+  std::string path;
+  std::vector<PlacementRow> placements;
+  std::vector<FileRow> files;
+};
+
+class Catalog {
+ public:
+  explicit Catalog(Database& db) : db_(db) {}
+
+  std::optional<PageRow> page(const std::string& url);
+  std::map<std::string, PageRow> pages();
+  void save_page(const PageRow& page);
+
+  // Inserts or updates the patch and its versions; a new patch gets a `discovered` bundle row.
+  void upsert_patch(const PatchRecord& patch, std::int64_t now);
+  std::optional<PatchRecord> patch(const std::string& id);
+  std::map<std::string, BundleRow> bundles();
+  std::optional<BundleRow> bundle(const std::string& id);
+
+  void mark_downloading(const std::string& id, std::int64_t now);
+  // Records a failure: increments `failures`, stores the error and when it is due again.
+  void mark_failed(const std::string& id, const std::string& error, std::int64_t next_retry_at, std::int64_t now);
+  // Records a placed bundle with its placements and file hashes, in one transaction.
+  void mark_placed(const std::string& id, const Placed& placed, std::int64_t now);
+  // Adds or replaces one placement (a link for a newly selected version).
+  void add_placement(const std::string& id, const PlacementRow& placement);
+  // Makes failed bundles due now; returns the ids changed. Unknown ids are returned in `unknown`.
+  std::vector<std::string> make_due(const std::vector<std::string>& ids, std::vector<std::string>& unknown);
+  std::vector<std::string> make_all_failed_due();
+
+  // Every patch with its bundle state and placements, ordered by date then id.
+  std::vector<CatalogEntry> entries();
+  std::vector<FileRow> files(const std::string& id);
+
+  std::int64_t start_run(std::int64_t now);
+  void finish_run(const RunRow& run);
+  std::vector<RunRow> recent_runs(int limit);
+
+  Database& database() { return db_; }
+
+ private:
+  Database& db_;
+};
+
+}  // namespace esxmirror::store

@@ -1,0 +1,112 @@
+#pragma once
+// SQLite with RAII handles and typed binding (DESIGN §3 store/). Every failure throws
+// esxmirror::Error(ExitCode::storage) naming the database file.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace esxmirror::store {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where);
+  ~Statement();
+  Statement(Statement&&) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+
+  // Binds parameters 1..N in order; std::optional binds NULL when empty.
+  template <typename... Args>
+  Statement& bind(const Args&... args) {
+    reset();
+    int index = 1;
+    (bind_one(index++, args), ...);
+    return *this;
+  }
+  // Advances to the next row; false when done.
+  bool step();
+  // Runs a statement that returns no rows.
+  void run() {
+    while (step()) {
+    }
+  }
+  void reset();
+
+  std::string text(int column) const;
+  std::optional<std::string> optional_text(int column) const;
+  std::int64_t integer(int column) const;
+  std::optional<std::int64_t> optional_integer(int column) const;
+
+ private:
+  void bind_one(int index, std::string_view value);
+  void bind_one(int index, const std::string& value) { bind_one(index, std::string_view(value)); }
+  void bind_one(int index, const char* value) { bind_one(index, std::string_view(value)); }
+  void bind_one(int index, std::int64_t value);
+  void bind_one(int index, int value) { bind_one(index, static_cast<std::int64_t>(value)); }
+  void bind_one(int index, std::uint64_t value) { bind_one(index, static_cast<std::int64_t>(value)); }
+  void bind_one(int index, bool value) { bind_one(index, static_cast<std::int64_t>(value)); }
+  void bind_one(int index, std::nullopt_t);
+  template <typename T>
+  void bind_one(int index, const std::optional<T>& value) {
+    if (value) {
+      bind_one(index, *value);
+    } else {
+      bind_one(index, std::nullopt);
+    }
+  }
+  [[noreturn]] void fail(int rc) const;
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string where_;
+};
+
+class Database {
+ public:
+  enum class Mode {
+    read_write,  // create if missing, migrate to the newest schema
+    read_only,   // must exist; refused if its schema is older or newer than this build's
+    in_memory    // a private copy of `path` (if it exists) in memory: for --dry-run
+  };
+  // Opens the state database; WAL mode, foreign keys on, busy timeout. Refuses a file that is not a
+  // database, is damaged, or has a newer schema than this build, with a message saying how to recover.
+  Database(const std::filesystem::path& path, Mode mode);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void exec(std::string_view sql);
+  Statement prepare(std::string_view sql);
+  int schema_version();
+  const std::filesystem::path& path() const { return path_; }
+
+  // RAII transaction: commits in commit(), rolls back when destroyed uncommitted.
+  class Transaction {
+   public:
+    explicit Transaction(Database& db);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit();
+
+   private:
+    Database& db_;
+    bool done_ = false;
+  };
+
+ private:
+  void migrate();
+  void check_integrity();
+  [[noreturn]] void fail(const std::string& what, int rc) const;
+
+  std::filesystem::path path_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace esxmirror::store

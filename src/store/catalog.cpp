@@ -1,0 +1,276 @@
+#include "esxmirror/store/catalog.hpp"
+
+#include <fmt/format.h>
+
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/strings.hpp"
+
+namespace esxmirror::store {
+
+namespace {
+
+constexpr const char* kStates[] = {"discovered", "downloading", "verified", "placed", "failed"};
+
+const char* kBundleColumns =
+    "patch_id, state, failures, last_error, next_retry_at, md5, sha256, size, verified_md5_expected, path, "
+    "placed_at";
+
+BundleRow read_bundle(const Statement& s, int first) {
+  BundleRow row;
+  row.patch_id = s.text(first);
+  row.state = bundle_state_from_string(s.text(first + 1));
+  row.failures = static_cast<int>(s.integer(first + 2));
+  row.last_error = s.optional_text(first + 3);
+  row.next_retry_at = s.optional_integer(first + 4);
+  row.md5 = s.optional_text(first + 5);
+  row.sha256 = s.optional_text(first + 6);
+  row.size = s.optional_integer(first + 7);
+  row.verified_md5_expected = s.optional_text(first + 8);
+  row.path = s.optional_text(first + 9);
+  row.placed_at = s.optional_integer(first + 10);
+  return row;
+}
+
+const char* kPatchColumns =
+    "id, page_url, release_date, classification, supersedes, download_url, filename, md5_expected";
+
+PatchRecord read_patch(const Statement& s) {
+  PatchRecord patch;
+  patch.id = s.text(0);
+  patch.page_url = s.text(1);
+  patch.release_date = s.optional_text(2);
+  patch.classification = s.text(3);
+  std::string supersedes = s.text(4);
+  if (!supersedes.empty()) patch.supersedes = util::split(supersedes, ' ');
+  patch.download_url = s.text(5);
+  patch.filename = s.text(6);
+  patch.md5 = s.optional_text(7);
+  return patch;
+}
+
+}  // namespace
+
+const char* to_string(BundleState state) { return kStates[static_cast<int>(state)]; }
+
+BundleState bundle_state_from_string(const std::string& name) {
+  for (int i = 0; i < 5; ++i) {
+    if (name == kStates[i]) return static_cast<BundleState>(i);
+  }
+  throw Error(ExitCode::usage, fmt::format("unknown state '{}': use one of discovered, downloading, verified, "
+                                           "placed, failed",
+                                           name));
+}
+
+std::optional<PageRow> Catalog::page(const std::string& url) {
+  auto s = db_.prepare("SELECT url, etag, last_modified, checked_at, changed_at, extracted FROM pages WHERE url = ?");
+  s.bind(url);
+  if (!s.step()) return std::nullopt;
+  return PageRow{s.text(0), s.text(1), s.text(2), s.integer(3), s.integer(4), s.text(5)};
+}
+
+std::map<std::string, PageRow> Catalog::pages() {
+  std::map<std::string, PageRow> all;
+  auto s = db_.prepare("SELECT url, etag, last_modified, checked_at, changed_at, extracted FROM pages");
+  while (s.step()) {
+    PageRow row{s.text(0), s.text(1), s.text(2), s.integer(3), s.integer(4), s.text(5)};
+    all.emplace(row.url, std::move(row));
+  }
+  return all;
+}
+
+void Catalog::save_page(const PageRow& page) {
+  db_.prepare(
+         "INSERT INTO pages (url, etag, last_modified, checked_at, changed_at, extracted) VALUES (?, ?, ?, ?, ?, ?) "
+         "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, "
+         "checked_at = excluded.checked_at, changed_at = excluded.changed_at, extracted = excluded.extracted")
+      .bind(page.url, page.etag, page.last_modified, page.checked_at, page.changed_at, page.extracted)
+      .run();
+}
+
+void Catalog::upsert_patch(const PatchRecord& patch, std::int64_t now) {
+  Database::Transaction transaction(db_);
+  db_.prepare(
+         "INSERT INTO patches (id, page_url, release_date, classification, supersedes, download_url, filename, "
+         "md5_expected, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+         "ON CONFLICT(id) DO UPDATE SET page_url = excluded.page_url, release_date = excluded.release_date, "
+         "classification = excluded.classification, supersedes = excluded.supersedes, "
+         "download_url = excluded.download_url, filename = excluded.filename, "
+         "md5_expected = excluded.md5_expected, last_seen = excluded.last_seen")
+      .bind(patch.id, patch.page_url, patch.release_date, patch.classification, util::join(patch.supersedes, " "),
+            patch.download_url, patch.filename, patch.md5, now, now)
+      .run();
+  db_.prepare("DELETE FROM patch_versions WHERE patch_id = ?").bind(patch.id).run();
+  auto insert_version = db_.prepare("INSERT OR IGNORE INTO patch_versions (patch_id, version) VALUES (?, ?)");
+  for (const std::string& version : patch.versions) insert_version.bind(patch.id, version).run();
+  db_.prepare("INSERT OR IGNORE INTO bundles (patch_id, state, updated_at) VALUES (?, 'discovered', ?)")
+      .bind(patch.id, now)
+      .run();
+  transaction.commit();
+}
+
+std::optional<PatchRecord> Catalog::patch(const std::string& id) {
+  auto s = db_.prepare(fmt::format("SELECT {} FROM patches WHERE id = ?", kPatchColumns));
+  s.bind(id);
+  if (!s.step()) return std::nullopt;
+  PatchRecord patch = read_patch(s);
+  auto v = db_.prepare("SELECT version FROM patch_versions WHERE patch_id = ? ORDER BY rowid");
+  v.bind(id);
+  while (v.step()) patch.versions.push_back(v.text(0));
+  return patch;
+}
+
+std::map<std::string, BundleRow> Catalog::bundles() {
+  std::map<std::string, BundleRow> all;
+  auto s = db_.prepare(fmt::format("SELECT {} FROM bundles", kBundleColumns));
+  while (s.step()) {
+    BundleRow row = read_bundle(s, 0);
+    all.emplace(row.patch_id, std::move(row));
+  }
+  return all;
+}
+
+std::optional<BundleRow> Catalog::bundle(const std::string& id) {
+  auto s = db_.prepare(fmt::format("SELECT {} FROM bundles WHERE patch_id = ?", kBundleColumns));
+  s.bind(id);
+  if (!s.step()) return std::nullopt;
+  return read_bundle(s, 0);
+}
+
+void Catalog::mark_downloading(const std::string& id, std::int64_t now) {
+  db_.prepare("UPDATE bundles SET state = 'downloading', updated_at = ? WHERE patch_id = ? AND state != 'placed'")
+      .bind(now, id)
+      .run();
+}
+
+void Catalog::mark_failed(const std::string& id, const std::string& error, std::int64_t next_retry_at,
+                          std::int64_t now) {
+  // A placed bundle whose replacement failed stays placed (its old copy is intact); the error is kept.
+  db_.prepare(
+         "UPDATE bundles SET state = CASE WHEN state = 'placed' THEN 'placed' ELSE 'failed' END, "
+         "failures = failures + 1, last_error = ?, next_retry_at = ?, updated_at = ? WHERE patch_id = ?")
+      .bind(error, next_retry_at, now, id)
+      .run();
+}
+
+void Catalog::mark_placed(const std::string& id, const Placed& placed, std::int64_t now) {
+  Database::Transaction transaction(db_);
+  db_.prepare(
+         "UPDATE bundles SET state = 'placed', failures = 0, last_error = NULL, next_retry_at = NULL, md5 = ?, "
+         "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ? "
+         "WHERE patch_id = ?")
+      .bind(placed.md5, placed.sha256, placed.size, placed.verified_md5_expected, placed.path, now, now, id)
+      .run();
+  db_.prepare("DELETE FROM placements WHERE patch_id = ?").bind(id).run();
+  auto insert_placement =
+      db_.prepare("INSERT INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)");
+  for (const PlacementRow& p : placed.placements) insert_placement.bind(id, p.version, p.path, p.is_link).run();
+  db_.prepare("DELETE FROM bundle_files WHERE patch_id = ?").bind(id).run();
+  auto insert_file = db_.prepare("INSERT INTO bundle_files (patch_id, relpath, size, sha256) VALUES (?, ?, ?, ?)");
+  for (const FileRow& f : placed.files) insert_file.bind(id, f.relpath, f.size, f.sha256).run();
+  transaction.commit();
+}
+
+void Catalog::add_placement(const std::string& id, const PlacementRow& placement) {
+  db_.prepare("INSERT OR REPLACE INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)")
+      .bind(id, placement.version, placement.path, placement.is_link)
+      .run();
+}
+
+std::vector<std::string> Catalog::make_due(const std::vector<std::string>& ids, std::vector<std::string>& unknown) {
+  std::vector<std::string> changed;
+  Database::Transaction transaction(db_);
+  auto update = db_.prepare("UPDATE bundles SET next_retry_at = NULL WHERE patch_id = ? AND state = 'failed'");
+  for (const std::string& id : ids) {
+    if (!bundle(id)) {
+      unknown.push_back(id);
+      continue;
+    }
+    update.bind(id).run();
+    changed.push_back(id);
+  }
+  transaction.commit();
+  return changed;
+}
+
+std::vector<std::string> Catalog::make_all_failed_due() {
+  std::vector<std::string> ids;
+  auto s = db_.prepare("SELECT patch_id FROM bundles WHERE state = 'failed' ORDER BY patch_id");
+  while (s.step()) ids.push_back(s.text(0));
+  db_.exec("UPDATE bundles SET next_retry_at = NULL WHERE state = 'failed'");
+  return ids;
+}
+
+std::vector<CatalogEntry> Catalog::entries() {
+  std::vector<CatalogEntry> all;
+  std::map<std::string, std::size_t> index;
+  auto s = db_.prepare(fmt::format("SELECT {}, {} FROM patches LEFT JOIN bundles ON bundles.patch_id = patches.id "
+                                   "ORDER BY release_date IS NULL, release_date, id",
+                                   kPatchColumns, kBundleColumns));
+  while (s.step()) {
+    CatalogEntry entry;
+    entry.patch = read_patch(s);
+    if (s.optional_text(8)) entry.bundle = read_bundle(s, 8);
+    index.emplace(entry.patch.id, all.size());
+    all.push_back(std::move(entry));
+  }
+  auto v = db_.prepare("SELECT patch_id, version FROM patch_versions ORDER BY rowid");
+  while (v.step()) {
+    auto it = index.find(v.text(0));
+    if (it != index.end()) all[it->second].patch.versions.push_back(v.text(1));
+  }
+  auto p = db_.prepare("SELECT patch_id, version, path, is_link FROM placements ORDER BY is_link, version");
+  while (p.step()) {
+    auto it = index.find(p.text(0));
+    if (it != index.end()) all[it->second].placements.push_back({p.text(1), p.text(2), p.integer(3) != 0});
+  }
+  return all;
+}
+
+std::vector<FileRow> Catalog::files(const std::string& id) {
+  std::vector<FileRow> all;
+  auto s = db_.prepare("SELECT relpath, size, sha256 FROM bundle_files WHERE patch_id = ? ORDER BY relpath");
+  s.bind(id);
+  while (s.step()) all.push_back({s.text(0), s.integer(1), s.text(2)});
+  return all;
+}
+
+std::int64_t Catalog::start_run(std::int64_t now) {
+  db_.prepare("INSERT INTO runs (started_at) VALUES (?)").bind(now).run();
+  auto s = db_.prepare("SELECT last_insert_rowid()");
+  s.step();
+  return s.integer(0);
+}
+
+void Catalog::finish_run(const RunRow& run) {
+  db_.prepare(
+         "UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, placed = ?, skipped = ?, failed = ?, "
+         "bytes = ?, message = ? WHERE id = ?")
+      .bind(run.finished_at, run.outcome, run.exit_code, run.placed, run.skipped, run.failed, run.bytes, run.message,
+            run.id)
+      .run();
+}
+
+std::vector<RunRow> Catalog::recent_runs(int limit) {
+  std::vector<RunRow> runs;
+  auto s = db_.prepare(
+      "SELECT id, started_at, finished_at, outcome, exit_code, placed, skipped, failed, bytes, message FROM runs "
+      "ORDER BY id DESC LIMIT ?");
+  s.bind(limit);
+  while (s.step()) {
+    RunRow row;
+    row.id = s.integer(0);
+    row.started_at = s.integer(1);
+    row.finished_at = s.optional_integer(2);
+    row.outcome = s.text(3);
+    if (auto code = s.optional_integer(4)) row.exit_code = static_cast<int>(*code);
+    row.placed = static_cast<int>(s.integer(5));
+    row.skipped = static_cast<int>(s.integer(6));
+    row.failed = static_cast<int>(s.integer(7));
+    row.bytes = s.integer(8);
+    row.message = s.text(9);
+    runs.push_back(std::move(row));
+  }
+  return runs;
+}
+
+}  // namespace esxmirror::store

@@ -1,0 +1,228 @@
+#include "esxmirror/store/database.hpp"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/store/migrations.hpp"
+
+namespace esxmirror::store {
+
+namespace {
+
+std::string recovery_hint(const std::filesystem::path& path) {
+  return fmt::format(
+      "move it aside (mv {0} {0}.broken) and run sync again: the mirror is adopted without "
+      "fetching again what is already placed",
+      path.string());
+}
+
+bool is_damage(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
+}
+
+}  // namespace
+
+// ---- Statement ----
+
+Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where)
+    : db_(db), stmt_(stmt), where_(std::move(where)) {}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_), stmt_(other.stmt_), where_(std::move(other.where_)) {
+  other.stmt_ = nullptr;
+}
+
+void Statement::fail(int rc) const {
+  throw Error(ExitCode::storage, fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_),
+                                             sqlite3_errstr(rc)));
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(rc);
+}
+
+void Statement::bind_one(int index, std::string_view value) {
+  int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(rc);
+}
+
+void Statement::bind_one(int index, std::int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) fail(rc);
+}
+
+void Statement::bind_one(int index, std::nullopt_t) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) fail(rc);
+}
+
+std::string Statement::text(int column) const {
+  const unsigned char* value = sqlite3_column_text(stmt_, column);
+  if (!value) return {};
+  return std::string(reinterpret_cast<const char*>(value), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::optional<std::string> Statement::optional_text(int column) const {
+  if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+  return text(column);
+}
+
+std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::optional<std::int64_t> Statement::optional_integer(int column) const {
+  if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+  return integer(column);
+}
+
+// ---- Database ----
+
+Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
+  bool exists = std::filesystem::exists(path);
+  if (mode == Mode::read_only && !exists) {
+    throw Error(ExitCode::storage,
+                fmt::format("no state database at {}: run `esxmirror sync` first (or pass --state)", path.string()));
+  }
+  int flags = SQLITE_OPEN_FULLMUTEX;
+  std::string target = path.string();
+  if (mode == Mode::read_write) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (mode == Mode::read_only) flags |= SQLITE_OPEN_READONLY;
+  if (mode == Mode::in_memory) {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY;
+    target = ":memory:";
+  }
+  int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) fail("cannot open", rc);
+  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_extended_result_codes(db_, 1);
+
+  if (mode == Mode::in_memory && exists) {
+    // Work on a private copy so a dry run changes nothing on disk.
+    sqlite3* source = nullptr;
+    rc = sqlite3_open_v2(path.c_str(), &source, SQLITE_OPEN_READONLY, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_backup* backup = sqlite3_backup_init(db_, "main", source, "main");
+      if (backup) {
+        sqlite3_backup_step(backup, -1);
+        sqlite3_backup_finish(backup);
+      }
+      rc = sqlite3_errcode(db_);
+    }
+    sqlite3_close(source);
+    if (rc != SQLITE_OK) fail("cannot read", rc);
+  }
+
+  check_integrity();
+  if (mode == Mode::read_write) exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  exec("PRAGMA foreign_keys=ON;");
+  if (mode == Mode::read_only) {
+    int version = schema_version();
+    int newest = migrations().empty() ? 0 : migrations().back().number;
+    if (version > newest) migrate();  // reports the newer schema clearly
+    if (version < newest) {
+      throw Error(ExitCode::storage, fmt::format("state database {} has schema {} (this build: {}); run "
+                                                 "`esxmirror sync` once to upgrade it",
+                                                 path.string(), version, newest));
+    }
+  } else {
+    migrate();
+  }
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+void Database::fail(const std::string& what, int rc) const {
+  std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  if (is_damage(rc)) {
+    throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", path_.string(), detail,
+                                               recovery_hint(path_)));
+  }
+  throw Error(ExitCode::storage, fmt::format("state database {}: {}: {}", path_.string(), what, detail));
+}
+
+void Database::check_integrity() {
+  // A garbage or truncated file fails here (SQLITE_NOTADB / SQLITE_CORRUPT) rather than mid-run.
+  char* message = nullptr;
+  std::string result;
+  int rc = sqlite3_exec(
+      db_, "PRAGMA quick_check(1)",
+      [](void* out, int, char** values, char**) {
+        *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+        return 0;
+      },
+      &result, &message);
+  sqlite3_free(message);
+  if (rc != SQLITE_OK) fail("cannot read", rc);
+  if (result != "ok") {
+    throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", path_.string(), result,
+                                               recovery_hint(path_)));
+  }
+}
+
+void Database::exec(std::string_view sql) {
+  std::string text(sql);
+  char* message = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    std::string detail = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    if (is_damage(rc)) fail("damaged", rc);
+    throw Error(ExitCode::storage, fmt::format("state database {}: {}", path_.string(), detail));
+  }
+}
+
+Statement Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) fail("cannot prepare a query", rc);
+  return Statement(db_, stmt, path_.string());
+}
+
+int Database::schema_version() {
+  Statement stmt = prepare("PRAGMA user_version");
+  stmt.step();
+  return static_cast<int>(stmt.integer(0));
+}
+
+void Database::migrate() {
+  int version = schema_version();
+  int newest = migrations().empty() ? 0 : migrations().back().number;
+  if (version > newest) {
+    throw Error(ExitCode::storage,
+                fmt::format("state database {} has schema version {}, newer than this esxmirror understands "
+                            "({}): upgrade esxmirror, or point --state at another file",
+                            path_.string(), version, newest));
+  }
+  for (const Migration& migration : migrations()) {
+    if (migration.number <= version) continue;
+    Transaction transaction(*this);
+    exec(migration.sql);
+    exec(fmt::format("PRAGMA user_version = {}", migration.number));
+    transaction.commit();
+  }
+}
+
+Database::Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Database::Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(db_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Database::Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace esxmirror::store
