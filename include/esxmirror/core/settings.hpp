@@ -1,0 +1,47 @@
+#pragma once
+// Everything a sync needs to know, after the config file and the command line are merged.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "esxmirror/bundle/archive.hpp"
+#include "esxmirror/net/transfer.hpp"
+#include "esxmirror/source/legacy_html.hpp"
+
+namespace esxmirror {
+
+struct SyncSettings {
+  std::string source_url;                       // the index page
+  std::vector<std::string> versions;            // ESX versions selected, in the order given
+  std::vector<std::string> classifications;     // empty: all
+  std::filesystem::path dest = "esx-mirror";
+  std::filesystem::path state;                  // empty: <dest>/.esxmirror/state.db
+  int jobs = 4;                                 // bundle transfers at once
+  int page_jobs = 16;                           // page requests at once (small, latency-bound)
+  bool dry_run = false;
+  bool keep_archives = false;
+  // Detail pages of placed patches are revalidated (conditional GET) in rolling slices when the index
+  // is unchanged: each run checks the least recently checked 1/window of them (at least
+  // revalidate_min_pages), so every page is checked within `revalidate_window_runs` runs.
+  int revalidate_window_runs = 7;
+  int revalidate_min_pages = 100;
+  std::vector<std::string> allowed_hosts;       // empty: the source host and hosts its pages link bundles to
+  // Consecutive failures before backoff starts, and the first delay (doubling, capped).
+  int failures_before_backoff = 2;
+  std::chrono::seconds failure_backoff{std::chrono::hours(23)};
+  std::chrono::seconds failure_backoff_max{std::chrono::hours(24 * 7)};
+  net::NetworkSettings network;
+  net::RetryPolicy retry;
+  bundle::UnpackLimits limits;
+  source::RuleSpec rules = source::RuleSpec::vi3();
+
+  std::filesystem::path state_dir() const { return dest / ".esxmirror"; }
+  std::filesystem::path state_path() const { return state.empty() ? state_dir() / "state.db" : state; }
+  std::filesystem::path staging_dir() const { return state_dir() / "staging"; }
+  std::filesystem::path lock_path() const { return state_dir() / "lock"; }
+};
+
+}  // namespace esxmirror

@@ -1,0 +1,22 @@
+#pragma once
+// The published face of the mirror: <dest>/index.html for people, <dest>/manifest.json for tools.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "esxmirror/store/catalog.hpp"
+#include "esxmirror/util/clock.hpp"
+
+namespace esxmirror::publish {
+
+// The manifest: every placed bundle per version (id, date, classification, size, md5, sha256, path).
+std::string render_manifest(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated);
+// The same as a readable HTML page, one table per version.
+std::string render_index_html(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated);
+
+// Writes both files atomically (temporary file + rename). Lists only placed bundles, never .esxmirror/.
+// Throws Error(storage) when they cannot be written.
+void write_repository_index(const std::filesystem::path& dest, const std::vector<store::CatalogEntry>& entries,
+                            util::TimePoint generated);
+
+}  // namespace esxmirror::publish

@@ -1,0 +1,27 @@
+#pragma once
+// An exclusive flock(2) on a file, held for the object's life. The kernel drops it when the process
+// dies, so a lock left by a killed run never blocks the next one.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace esxmirror::util {
+
+class FileLock {
+ public:
+  // Takes the lock without waiting and writes `holder` (pid, host, start time) into the file.
+  // Returns nullopt when another process holds it; `current_holder` then says who (the file's text).
+  // Throws esxmirror::Error(storage) when the file cannot be created.
+  static std::optional<FileLock> try_acquire(const std::filesystem::path& file, const std::string& holder,
+                                             std::string& current_holder);
+  ~FileLock();
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+}  // namespace esxmirror::util

@@ -1,0 +1,54 @@
+#include "esxmirror/core/adopt.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/url.hpp"
+
+namespace esxmirror {
+
+namespace fs = std::filesystem;
+
+bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
+  const PatchRecord& patch = planned.patch;
+  if (!bundle::is_safe_component(patch.id) || !bundle::is_safe_component(planned.versions.front())) return false;
+  std::string dir_name = bundle::bundle_dir_name(patch.release_date, patch.id);
+  fs::path primary = fs::path(planned.versions.front()) / dir_name;
+  fs::path dir = context.settings.dest / primary;
+  if (!fs::is_directory(fs::symlink_status(dir))) return false;
+
+  store::Placed placed;
+  if (bundle::is_safe_component(patch.filename) && fs::is_regular_file(dir / patch.filename)) {
+    util::Digests digests = util::hash_file(dir / patch.filename);
+    if (patch.md5 && *patch.md5 != digests.md5) return false;
+    placed.md5 = digests.md5;
+    placed.sha256 = digests.sha256;
+    placed.size = static_cast<std::int64_t>(fs::file_size(dir / patch.filename));
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file() || entry.is_symlink()) continue;
+    placed.files.push_back({entry.path().lexically_relative(dir).generic_string(),
+                            static_cast<std::int64_t>(entry.file_size()), util::hash_file(entry.path()).sha256});
+  }
+  std::sort(placed.files.begin(), placed.files.end(), [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
+  placed.verified_md5_expected = patch.md5;
+  placed.path = primary.generic_string();
+  placed.placements.push_back({planned.versions.front(), placed.path, false});
+  for (std::size_t i = 1; i < planned.versions.size(); ++i) {
+    fs::path link = fs::path(planned.versions[i]) / dir_name;
+    if (!bundle::is_safe_component(planned.versions[i])) continue;
+    bundle::place_link(dir, context.settings.dest / link);
+    placed.placements.push_back({planned.versions[i], link.generic_string(), true});
+  }
+  context.catalog.mark_placed(patch.id, placed, util::to_unix(context.clock.now()));
+  spdlog::info("{}: adopted the copy already at {} (not fetched again)", patch.id, placed.path);
+  context.report.patches.push_back({patch.id, planned.versions, PatchOutcome::skipped, "adopted existing copy",
+                                    placed.path, 0, 0, util::mask_url(patch.download_url)});
+  return true;
+}
+
+}  // namespace esxmirror

@@ -1,0 +1,263 @@
+#include "esxmirror/core/mirror.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "esxmirror/bundle/archive.hpp"
+#include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/url.hpp"
+
+namespace esxmirror {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct InFlight {
+  const PlannedPatch* planned = nullptr;
+  fs::path archive;                   // where the download streams
+  int checksum_attempts = 0;          // a bad checksum is fetched again once in the same run
+  SteadyClock::time_point started;
+};
+
+fs::path archive_path(const SyncSettings& settings, const std::string& id) {
+  return settings.staging_dir() / (id + ".archive");
+}
+
+// Removes the download and whatever resume bookkeeping the transfer engine keeps beside it.
+void discard_download(const fs::path& archive) {
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(archive.parent_path(), ignored)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(archive.filename().string(), 0) == 0) fs::remove(entry.path(), ignored);
+  }
+}
+
+bool disk_full(const fs::path& dir) {
+  std::error_code ec;
+  fs::space_info space = fs::space(dir, ec);
+  return !ec && space.available < (256u << 10);
+}
+
+[[noreturn]] void throw_disk_full(const SyncSettings& settings, const std::string& id) {
+  throw Error(ExitCode::storage,
+              fmt::format("no space left on device under {} while mirroring {}: free some space and run again "
+                          "(nothing half-written was placed)",
+                          settings.dest.string(), id));
+}
+
+std::vector<store::FileRow> hash_bundle_files(const fs::path& dir) {
+  std::vector<store::FileRow> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file() || entry.is_symlink()) continue;
+    util::Digests digests = util::hash_file(entry.path());
+    files.push_back({entry.path().lexically_relative(dir).generic_string(),
+                     static_cast<std::int64_t>(entry.file_size()), digests.sha256});
+  }
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
+  return files;
+}
+
+// Every version the bundle should appear under: the ones selected now, then the ones it already had.
+std::vector<std::string> placement_versions(const PlannedPatch& planned, const MirrorContext& context) {
+  std::vector<std::string> versions = planned.versions;
+  auto placed = context.placed_versions.find(planned.patch.id);
+  if (placed != context.placed_versions.end()) {
+    for (const std::string& v : placed->second) {
+      if (std::find(versions.begin(), versions.end(), v) == versions.end()) versions.push_back(v);
+    }
+  }
+  return versions;
+}
+
+void check_names(const PlannedPatch& planned, const std::vector<std::string>& versions) {
+  if (!bundle::is_safe_component(planned.patch.id)) {
+    throw PatchError(fmt::format("patch id '{}' is not a safe directory name", planned.patch.id));
+  }
+  for (const std::string& v : versions) {
+    if (!bundle::is_safe_component(v)) throw PatchError(fmt::format("version '{}' is not a safe directory name", v));
+  }
+}
+
+// Links `version/dir` to the primary copy for every version but the primary; returns the placements.
+std::vector<store::PlacementRow> place_links(const fs::path& dest, const std::vector<std::string>& versions,
+                                             const std::string& dir_name) {
+  std::vector<store::PlacementRow> placements;
+  fs::path primary = fs::path(versions.front()) / dir_name;
+  placements.push_back({versions.front(), primary.generic_string(), false});
+  for (std::size_t i = 1; i < versions.size(); ++i) {
+    fs::path link = fs::path(versions[i]) / dir_name;
+    bundle::place_link(dest / primary, dest / link);
+    placements.push_back({versions[i], link.generic_string(), true});
+  }
+  return placements;
+}
+
+// Removes what an older placement left under other names (the page's date changed, say).
+void remove_stale(const fs::path& dest, const std::optional<std::string>& old_path,
+                  const std::vector<store::PlacementRow>& placements) {
+  if (!old_path) return;
+  std::error_code ignored;
+  bool still_used = std::any_of(placements.begin(), placements.end(),
+                                [&](const store::PlacementRow& p) { return p.path == *old_path; });
+  if (!still_used && fs::exists(dest / *old_path)) fs::remove_all(dest / *old_path, ignored);
+}
+
+class BundleMirror {
+ public:
+  explicit BundleMirror(MirrorContext& context)
+      : context_(context), settings_(context.settings), engine_(settings_.network, settings_.retry, settings_.jobs) {}
+
+  void run(const std::vector<PlannedPatch>& work) {
+    fs::create_directories(settings_.staging_dir());
+    in_flight_.reserve(work.size());
+    for (const PlannedPatch& planned : work) start(planned);
+    engine_.run([&](net::Response&& response) { finish(std::move(response)); });
+    context_.report.requests += engine_.stats().requests;
+  }
+
+ private:
+  void start(const PlannedPatch& planned) {
+    std::uint64_t tag = in_flight_.size();
+    in_flight_.push_back({&planned, archive_path(settings_, planned.patch.id), 0, SteadyClock::now()});
+    context_.catalog.mark_downloading(planned.patch.id, util::to_unix(context_.clock.now()));
+    if (planned.action == Action::replace) spdlog::info("{}: {}; fetching it again", planned.patch.id, planned.reason);
+    engine_.add({tag, planned.patch.download_url, {}, in_flight_.back().archive});
+  }
+
+  void finish(net::Response&& response) {
+    InFlight& job = in_flight_[response.tag];
+    const PlannedPatch& planned = *job.planned;
+    PatchReport report{planned.patch.id, planned.versions, PatchOutcome::failed, {}, {}, response.bytes, 0,
+                       util::mask_url(planned.patch.download_url)};
+    try {
+      if (response.outcome == net::Outcome::aborted) {
+        report.reason = "interrupted";
+        context_.report.patches.push_back(std::move(report));
+        return;
+      }
+      context_.report.bytes_downloaded += response.bytes;
+      if (response.outcome != net::Outcome::ok) {
+        if (disk_full(settings_.staging_dir())) throw_disk_full(settings_, planned.patch.id);
+        throw PatchError(fmt::format("download failed: {}", response.error));
+      }
+      if (!verify(job, response)) return;  // fetched again
+      report.path = place(job, response);
+      report.outcome = planned.action == Action::replace ? PatchOutcome::replaced : PatchOutcome::placed;
+      spdlog::info("{}: placed {} ({} bytes)", planned.patch.id, report.path, response.bytes);
+    } catch (const PatchError& e) {
+      if (disk_full(settings_.staging_dir())) throw_disk_full(settings_, planned.patch.id);
+      report.reason = e.what();
+      record_failure(planned, report.reason);
+    }
+    report.seconds = std::chrono::duration<double>(SteadyClock::now() - job.started).count();
+    context_.report.patches.push_back(std::move(report));
+  }
+
+  // True when the download is what the page promised; false when it was queued to be fetched again.
+  bool verify(InFlight& job, const net::Response& response) {
+    const PatchRecord& patch = job.planned->patch;
+    if (response.content_type.find("text/html") != std::string::npos) {
+      discard_download(job.archive);
+      throw PatchError("the server sent an HTML page instead of the bundle (a login or captive portal page?)");
+    }
+    if (!patch.md5 || *patch.md5 == response.digests.md5) return true;
+    discard_download(job.archive);
+    if (++job.checksum_attempts < 2) {
+      spdlog::warn("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5, response.digests.md5);
+      engine_.add({response.tag, patch.download_url, {}, job.archive});
+      return false;
+    }
+    throw PatchError(fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5,
+                                 response.digests.md5));
+  }
+
+  // Unpacks into staging, then renames into place; returns the primary path relative to dest.
+  std::string place(const InFlight& job, const net::Response& response) {
+    const PlannedPatch& planned = *job.planned;
+    const PatchRecord& patch = planned.patch;
+    std::vector<std::string> versions = placement_versions(planned, context_);
+    check_names(planned, versions);
+
+    fs::path unpack_dir = settings_.staging_dir() / (patch.id + ".unpack");
+    std::error_code ignored;
+    fs::remove_all(unpack_dir, ignored);
+    try {
+      bundle::UnpackResult unpacked = bundle::unpack_archive(job.archive, unpack_dir, settings_.limits);
+      for (const std::string& note : unpacked.notes) spdlog::warn("{}: {}", patch.id, note);
+    } catch (...) {
+      fs::remove_all(unpack_dir, ignored);
+      discard_download(job.archive);
+      throw;
+    }
+    std::string archive_name = bundle::is_safe_component(patch.filename) ? patch.filename : patch.id + ".tgz";
+    if (settings_.keep_archives) {
+      fs::rename(job.archive, unpack_dir / archive_name);
+    }
+    discard_download(job.archive);
+    std::vector<store::FileRow> files = hash_bundle_files(unpack_dir);
+
+    std::string dir_name = bundle::bundle_dir_name(patch.release_date, patch.id);
+    fs::path primary = fs::path(versions.front()) / dir_name;
+    auto previous = context_.catalog.bundle(patch.id);
+    bool replaced = bundle::place_directory(unpack_dir, settings_.dest / primary);
+    std::vector<store::PlacementRow> placements = place_links(settings_.dest, versions, dir_name);
+    if (previous) remove_stale(settings_.dest, previous->path, placements);
+    if (replaced) spdlog::info("{}: replaced the previous copy at {}", patch.id, primary.generic_string());
+
+    store::Placed placed{response.digests.md5, response.digests.sha256, static_cast<std::int64_t>(response.bytes),
+                         patch.md5, primary.generic_string(), placements, files};
+    context_.catalog.mark_placed(patch.id, placed, util::to_unix(context_.clock.now()));
+    return primary.generic_string();
+  }
+
+  void record_failure(const PlannedPatch& planned, const std::string& reason) {
+    std::int64_t now = util::to_unix(context_.clock.now());
+    auto bundle = context_.catalog.bundle(planned.patch.id);
+    int failures = (bundle ? bundle->failures : 0) + 1;
+    std::int64_t due = next_retry_at(failures, now, settings_.failures_before_backoff,
+                                     settings_.failure_backoff.count(), settings_.failure_backoff_max.count());
+    context_.catalog.mark_failed(planned.patch.id, reason, due, now);
+    spdlog::error("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url));
+  }
+
+  MirrorContext& context_;
+  const SyncSettings& settings_;
+  net::TransferEngine engine_;
+  std::vector<InFlight> in_flight_;
+};
+
+}  // namespace
+
+void mirror_bundles(const std::vector<PlannedPatch>& work, MirrorContext& context) {
+  if (work.empty()) return;
+  BundleMirror mirror(context);
+  mirror.run(work);
+}
+
+void link_versions(const PlannedPatch& planned, MirrorContext& context) {
+  auto bundle = context.catalog.bundle(planned.patch.id);
+  if (!bundle || !bundle->path) return;
+  fs::path primary = *bundle->path;
+  std::string dir_name = primary.filename().string();
+  auto placed = context.placed_versions.find(planned.patch.id);
+  for (const std::string& version : planned.versions) {
+    if (placed != context.placed_versions.end() && placed->second.count(version)) continue;
+    if (!bundle::is_safe_component(version)) continue;
+    fs::path link = fs::path(version) / dir_name;
+    bundle::place_link(context.settings.dest / primary, context.settings.dest / link);
+    context.catalog.add_placement(planned.patch.id, {version, link.generic_string(), true});
+  }
+  context.report.patches.push_back({planned.patch.id, planned.versions, PatchOutcome::linked, {},
+                                    primary.generic_string(), 0, 0, util::mask_url(planned.patch.download_url)});
+}
+
+}  // namespace esxmirror

@@ -1,0 +1,34 @@
+#include "esxmirror/core/patch_json.hpp"
+
+namespace esxmirror {
+
+nlohmann::json to_json(const PatchRecord& patch) {
+  nlohmann::json value = {{"id", patch.id},
+                          {"versions", patch.versions},
+                          {"classification", patch.classification},
+                          {"supersedes", patch.supersedes},
+                          {"download_url", patch.download_url},
+                          {"filename", patch.filename},
+                          {"page_url", patch.page_url},
+                          {"warnings", patch.warnings}};
+  value["release_date"] = patch.release_date ? nlohmann::json(*patch.release_date) : nlohmann::json(nullptr);
+  value["md5"] = patch.md5 ? nlohmann::json(*patch.md5) : nlohmann::json(nullptr);
+  return value;
+}
+
+PatchRecord patch_from_json(const nlohmann::json& value) {
+  PatchRecord patch;
+  patch.id = value.at("id").get<std::string>();
+  patch.versions = value.at("versions").get<std::vector<std::string>>();
+  patch.classification = value.at("classification").get<std::string>();
+  patch.supersedes = value.at("supersedes").get<std::vector<std::string>>();
+  patch.download_url = value.at("download_url").get<std::string>();
+  patch.filename = value.at("filename").get<std::string>();
+  patch.page_url = value.at("page_url").get<std::string>();
+  patch.warnings = value.value("warnings", std::vector<std::string>{});
+  if (!value.at("release_date").is_null()) patch.release_date = value.at("release_date").get<std::string>();
+  if (!value.at("md5").is_null()) patch.md5 = value.at("md5").get<std::string>();
+  return patch;
+}
+
+}  // namespace esxmirror

@@ -1,0 +1,202 @@
+#include "esxmirror/core/sync.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/core/adopt.hpp"
+#include "esxmirror/core/discover.hpp"
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/core/mirror.hpp"
+#include "esxmirror/core/plan.hpp"
+#include "esxmirror/publish/repository_index.hpp"
+#include "esxmirror/store/catalog.hpp"
+#include "esxmirror/store/database.hpp"
+#include "esxmirror/util/file_lock.hpp"
+
+namespace esxmirror {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lock_holder_text(const util::Clock& clock) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return fmt::format("pid {} on {} since {}", ::getpid(), host, util::iso8601(clock.now()));
+}
+
+void prepare_state_dir(const SyncSettings& settings) {
+  std::error_code ec;
+  fs::create_directories(settings.staging_dir(), ec);
+  if (ec) {
+    throw Error(ExitCode::storage, fmt::format("cannot create {}: {} (check --dest and its permissions)",
+                                               settings.staging_dir().string(), ec.message()));
+  }
+}
+
+std::optional<util::FileLock> take_lock(const SyncSettings& settings, const util::Clock& clock) {
+  if (settings.dry_run) return std::nullopt;
+  prepare_state_dir(settings);
+  std::string holder;
+  auto lock = util::FileLock::try_acquire(settings.lock_path(), lock_holder_text(clock), holder);
+  if (!lock) {
+    throw Error(ExitCode::locked, fmt::format("another esxmirror run holds the lock on {} ({}); wait for it to finish",
+                                              settings.dest.string(), holder));
+  }
+  return lock;
+}
+
+// What earlier runs left in staging when they were killed: half-unpacked trees and swapped-out old
+// copies. Partial downloads stay: they are resumed.
+void clean_staging(const SyncSettings& settings) {
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(settings.staging_dir(), ignored)) {
+    if (entry.is_directory(ignored)) fs::remove_all(entry.path(), ignored);
+  }
+}
+
+PlanInput plan_input(const SyncSettings& settings, const DiscoverResult& found, store::Catalog& catalog,
+                     std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
+  PlanInput input;
+  input.patches = found.patches;
+  input.versions = settings.versions;
+  input.classifications = settings.classifications;
+  input.bundles = catalog.bundles();
+  input.now = now;
+  for (const store::CatalogEntry& entry : catalog.entries()) {
+    for (const store::PlacementRow& p : entry.placements) placed_versions[entry.patch.id].insert(p.version);
+    if (entry.bundle && entry.bundle->state == store::BundleState::placed && entry.bundle->path &&
+        !fs::exists(settings.dest / *entry.bundle->path)) {
+      input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
+    }
+  }
+  input.placed_versions = placed_versions;
+  return input;
+}
+
+void report_plan_only(const PlannedPatch& planned, RunReport& report) {
+  PatchReport entry{planned.patch.id, planned.versions, PatchOutcome::skipped, planned.reason, {}, 0, 0, {}};
+  if (planned.action == Action::defer) {
+    entry.outcome = PatchOutcome::deferred;
+    spdlog::warn("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
+                 planned.patch.id, planned.reason, planned.patch.id);
+  } else if (planned.action == Action::fetch || planned.action == Action::replace) {
+    entry.outcome = PatchOutcome::planned;
+    entry.url = planned.patch.download_url;
+    spdlog::info("would fetch {} for {}{}", planned.patch.id, fmt::join(planned.versions, ", "),
+                 planned.action == Action::replace ? " (" + planned.reason + ")" : "");
+  }
+  report.patches.push_back(std::move(entry));
+}
+
+bool stop_was_requested(const SyncSettings& settings) {
+  return settings.network.stop_flag && settings.network.stop_flag->load();
+}
+
+ExitCode final_exit_code(const RunReport& report, int page_failures) {
+  if (report.exit_code != ExitCode::ok) return report.exit_code;
+  if (report.count(PatchOutcome::failed) || report.count(PatchOutcome::deferred) || page_failures) {
+    return ExitCode::partial;
+  }
+  return ExitCode::ok;
+}
+
+const char* outcome_name(ExitCode code) {
+  switch (code) {
+    case ExitCode::ok: return "ok";
+    case ExitCode::partial: return "partial";
+    case ExitCode::interrupted: return "interrupted";
+    default: return "failed";
+  }
+}
+
+}  // namespace
+
+RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
+  auto started = std::chrono::steady_clock::now();
+  source::Rules rules(settings.rules);  // a bad rule is a usage error before anything is touched
+  std::optional<util::FileLock> lock = take_lock(settings, clock);
+  store::Database db(settings.state_path(),
+                     settings.dry_run ? store::Database::Mode::in_memory : store::Database::Mode::read_write);
+  store::Catalog catalog(db);
+
+  RunReport report;
+  report.dry_run = settings.dry_run;
+  report.started_at = util::iso8601(clock.now());
+  std::int64_t now = util::to_unix(clock.now());
+  report.run_id = catalog.start_run(now);
+  int page_failures = 0;
+
+  try {
+    if (!settings.dry_run) clean_staging(settings);
+
+    DiscoverResult found = discover(settings, rules, catalog, now);
+    report.warnings = found.warnings;
+    report.requests += found.requests;
+    report.pages_fetched = found.pages_fetched;
+    report.pages_not_modified = found.pages_not_modified;
+    page_failures = found.page_failures;
+
+    std::map<std::string, std::set<std::string>> placed_versions;
+    std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found, catalog, placed_versions, now));
+    for (const PlannedPatch& planned : plan) {
+      if (!planned.patch.release_date) {
+        report.warnings.push_back(fmt::format("{} has no parseable release date; stored as {}", planned.patch.id,
+                                              bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
+      }
+    }
+
+    MirrorContext context{settings, catalog, report, clock, placed_versions};
+    std::vector<PlannedPatch> to_fetch;
+    for (const PlannedPatch& planned : plan) {
+      if (settings.dry_run) {
+        report_plan_only(planned, report);
+      } else if (planned.action == Action::link) {
+        link_versions(planned, context);
+      } else if (planned.action == Action::fetch && adopt_placed_copy(planned, context)) {
+        continue;  // already on disk under its final name (state was lost): recorded, not fetched
+      } else if (planned.action == Action::fetch || planned.action == Action::replace) {
+        to_fetch.push_back(planned);
+      } else {
+        report_plan_only(planned, report);
+      }
+    }
+    mirror_bundles(to_fetch, context);
+    if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
+    if (!settings.dry_run) publish::write_repository_index(settings.dest, catalog.entries(), clock.now());
+  } catch (const Error& e) {
+    report.exit_code = e.code();
+    report.message = e.what();
+  }
+
+  report.exit_code = final_exit_code(report, page_failures);
+  report.outcome = outcome_name(report.exit_code);
+  report.finished_at = util::iso8601(clock.now());
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (page_failures && report.message.empty()) {
+    report.message = fmt::format("{} patch page(s) could not be read; the mirror may miss their patches", page_failures);
+  }
+  store::RunRow run{report.run_id, now, util::to_unix(clock.now()), report.outcome,
+                    static_cast<int>(report.exit_code),
+                    report.count(PatchOutcome::placed) + report.count(PatchOutcome::replaced),
+                    report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked),
+                    report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred),
+                    static_cast<std::int64_t>(report.bytes_downloaded), report.message};
+  try {
+    catalog.finish_run(run);
+  } catch (const Error& e) {
+    if (report.exit_code == ExitCode::ok || report.exit_code == ExitCode::partial) {
+      report.exit_code = ExitCode::storage;
+      report.message = e.what();
+    }
+  }
+  return report;
+}
+
+}  // namespace esxmirror

@@ -1,0 +1,107 @@
+#include "esxmirror/publish/repository_index.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "esxmirror/util/fs.hpp"
+#include "esxmirror/util/strings.hpp"
+
+namespace esxmirror::publish {
+
+namespace {
+
+struct Row {
+  const store::CatalogEntry* entry;
+  const store::PlacementRow* placement;
+};
+
+// Version -> placed bundles under it, in catalog order (by date, then id).
+std::map<std::string, std::vector<Row>> rows_by_version(const std::vector<store::CatalogEntry>& entries) {
+  std::map<std::string, std::vector<Row>> rows;
+  for (const store::CatalogEntry& entry : entries) {
+    if (!entry.bundle || entry.bundle->state != store::BundleState::placed) continue;
+    for (const store::PlacementRow& placement : entry.placements) rows[placement.version].push_back({&entry, &placement});
+  }
+  return rows;
+}
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_manifest(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated) {
+  nlohmann::json versions = nlohmann::json::object();
+  for (const auto& [version, rows] : rows_by_version(entries)) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Row& row : rows) {
+      const store::BundleRow& bundle = *row.entry->bundle;
+      list.push_back({{"id", row.entry->patch.id},
+                      {"release_date", row.entry->patch.release_date ? nlohmann::json(*row.entry->patch.release_date)
+                                                                      : nlohmann::json(nullptr)},
+                      {"classification", row.entry->patch.classification},
+                      {"supersedes", row.entry->patch.supersedes},
+                      {"path", row.placement->path},
+                      {"link_to", row.placement->is_link ? nlohmann::json(bundle.path.value_or(""))
+                                                          : nlohmann::json(nullptr)},
+                      {"size", bundle.size.value_or(0)},
+                      {"md5", bundle.md5.value_or("")},
+                      {"sha256", bundle.sha256.value_or("")}});
+    }
+    versions[version] = std::move(list);
+  }
+  nlohmann::json manifest = {{"generator", "esxmirror"}, {"generated_at", util::iso8601(generated)},
+                             {"versions", versions}};
+  return manifest.dump(2) + "\n";
+}
+
+std::string render_index_html(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated) {
+  std::string html = fmt::format(
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ESX patch mirror</title>\n"
+      "<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;"
+      "padding:2px 6px;text-align:left}}code{{font-size:85%}}</style></head><body>\n"
+      "<h1>ESX patch mirror</h1>\n<p>Generated {} by esxmirror. Machine-readable: "
+      "<a href=\"manifest.json\">manifest.json</a>.</p>\n",
+      util::iso8601(generated));
+  auto rows = rows_by_version(entries);
+  if (rows.empty()) html += "<p>No bundles mirrored yet.</p>\n";
+  for (const auto& [version, list] : rows) {
+    html += fmt::format("<h2>ESX {}</h2>\n<table>\n<tr><th>Release date</th><th>Bundle</th><th>Classification</th>"
+                        "<th>Size</th><th>md5 / sha256</th></tr>\n",
+                        html_escape(version));
+    for (const Row& row : list) {
+      const store::BundleRow& bundle = *row.entry->bundle;
+      html += fmt::format(
+          "<tr><td>{}</td><td><a href=\"{}/\">{}</a></td><td>{}</td><td>{}</td><td><code>{}</code><br>"
+          "<code>{}</code></td></tr>\n",
+          html_escape(row.entry->patch.release_date.value_or("undated")), html_escape(row.placement->path),
+          html_escape(row.entry->patch.id), html_escape(row.entry->patch.classification),
+          util::human_bytes(static_cast<unsigned long long>(bundle.size.value_or(0))), html_escape(bundle.md5.value_or("")),
+          html_escape(bundle.sha256.value_or("")));
+    }
+    html += "</table>\n";
+  }
+  html += "</body></html>\n";
+  return html;
+}
+
+void write_repository_index(const std::filesystem::path& dest, const std::vector<store::CatalogEntry>& entries,
+                            util::TimePoint generated) {
+  util::write_file_atomic(dest / "manifest.json", render_manifest(entries, generated));
+  util::write_file_atomic(dest / "index.html", render_index_html(entries, generated));
+}
+
+}  // namespace esxmirror::publish
