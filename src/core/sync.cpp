@@ -1,7 +1,5 @@
 #include "esxmirror/core/sync.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 
@@ -14,6 +12,7 @@
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/mirror.hpp"
 #include "esxmirror/core/plan.hpp"
+#include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
@@ -24,33 +23,6 @@ namespace esxmirror {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string lock_holder_text(const util::Clock& clock) {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return fmt::format("pid {} on {} since {}", ::getpid(), host, util::iso8601(clock.now()));
-}
-
-void prepare_state_dir(const SyncSettings& settings) {
-  std::error_code ec;
-  fs::create_directories(settings.staging_dir(), ec);
-  if (ec) {
-    throw Error(ExitCode::storage, fmt::format("cannot create {}: {} (check --dest and its permissions)",
-                                               settings.staging_dir().string(), ec.message()));
-  }
-}
-
-std::optional<util::FileLock> take_lock(const SyncSettings& settings, const util::Clock& clock) {
-  if (settings.dry_run) return std::nullopt;
-  prepare_state_dir(settings);
-  std::string holder;
-  auto lock = util::FileLock::try_acquire(settings.lock_path(), lock_holder_text(clock), holder);
-  if (!lock) {
-    throw Error(ExitCode::locked, fmt::format("another esxmirror run holds the lock on {} ({}); wait for it to finish",
-                                              settings.dest.string(), holder));
-  }
-  return lock;
-}
 
 // What earlier runs left in staging when they were killed: half-unpacked trees and swapped-out old
 // copies. Partial downloads stay: they are resumed.
@@ -121,7 +93,8 @@ const char* outcome_name(ExitCode code) {
 RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   auto started = std::chrono::steady_clock::now();
   source::Rules rules(settings.rules);  // a bad rule is a usage error before anything is touched
-  std::optional<util::FileLock> lock = take_lock(settings, clock);
+  std::optional<util::FileLock> lock;
+  if (!settings.dry_run) lock.emplace(lock_mirror(settings, clock));
   store::Database db(settings.state_path(),
                      settings.dry_run ? store::Database::Mode::in_memory : store::Database::Mode::read_write);
   store::Catalog catalog(db);

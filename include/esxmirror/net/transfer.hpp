@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "esxmirror/util/hash.hpp"
 
@@ -19,19 +20,24 @@ struct NetworkSettings {
   bool netrc = false;                    // read credentials from ~/.netrc (or netrc_file)
   std::string netrc_file;
   std::uint64_t limit_rate = 0;          // bytes/s for the whole run, shared by transfers; 0 = none
+                                         // (each transfer is capped at limit_rate / max_parallel, so
+                                         // the sum stays under it; fewer in flight -> less used)
   long connect_timeout_s = 30;
   long low_speed_limit = 1000;           // abort a transfer slower than this many bytes/s...
   long low_speed_time_s = 60;            // ...for this many seconds (then it is retried)
   long max_redirects = 5;
   std::uint64_t max_page_bytes = 8ull << 20;   // a page larger than this is refused
   std::string user_agent;                // "esxmirror/<version>"
+  // When set and true, the engine behaves as if request_stop() was called (SIGINT/SIGTERM).
+  const std::atomic<bool>* stop_flag = nullptr;
 };
 
 struct RetryPolicy {
   int max_attempts = 4;                  // per request, per run
   std::chrono::milliseconds base_delay{1000};
   std::chrono::milliseconds max_delay{60000};
-  // Wait before attempt `attempt` (2, 3...): base * 2^(attempt-2), at least Retry-After, at most max_delay.
+  // Wait before attempt `attempt` (2, 3...): base * 2^(attempt-2), at least Retry-After, at most max_delay
+  // (a Retry-After beyond max_delay is cut to max_delay). 0 for attempt <= 1. Pure, no jitter.
   std::chrono::milliseconds delay(int attempt, std::optional<std::chrono::seconds> retry_after) const;
 };
 
@@ -60,6 +66,11 @@ struct Request {
   // Empty: the body is kept in memory (pages). Otherwise the body streams to this file, hashed on the
   // way (bundles); a partial file from an earlier attempt or run is resumed with Range + If-Range when
   // its recorded validator still matches, and started over otherwise (never glued).
+  // While incomplete the body lives in partial_path(file) ("<file>.part") beside its resume record
+  // partial_meta_path(file) ("<file>.part.meta": masked URL, ETag, Last-Modified); only a complete
+  // body is renamed to `file` (replacing any older one), and the record is removed. After a failure or
+  // an abort `file` is untouched and the two partial files stay for the next run (discard_partial()
+  // removes them). The parent directory is created when missing.
   std::filesystem::path file;
 };
 
@@ -83,6 +94,17 @@ struct TransferStats {
   std::uint64_t requests = 0;            // HTTP requests sent (incl. retries)
   std::uint64_t body_bytes = 0;          // body bytes received
 };
+
+// Where a file request keeps its incomplete body and its resume record (see Request::file).
+std::filesystem::path partial_path(const std::filesystem::path& file);
+std::filesystem::path partial_meta_path(const std::filesystem::path& file);
+// Removes both; no error when they do not exist.
+void discard_partial(const std::filesystem::path& file);
+
+// A Retry-After header value, delay-seconds ("120") or an HTTP-date, as a wait from `now` (never
+// negative); nullopt when it is neither.
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now);
 
 class TransferEngine {
  public:

@@ -1,0 +1,67 @@
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands/commands.hpp"
+#include "esxmirror/store/catalog.hpp"
+#include "esxmirror/store/database.hpp"
+#include "esxmirror/util/clock.hpp"
+
+namespace esxmirror::cli {
+
+namespace {
+
+std::string when(std::optional<std::int64_t> t) { return t ? util::iso8601(util::from_unix(*t)) : "-"; }
+
+}  // namespace
+
+int run_status(const Options& options) {
+  store::Database db(options.sync.state_path(), store::Database::Mode::read_only);
+  store::Catalog catalog(db);
+  std::vector<store::RunRow> runs = catalog.recent_runs(10);
+  std::int64_t now = util::to_unix(util::system_clock().now());
+  std::vector<store::CatalogEntry> failed;
+  for (store::CatalogEntry& e : catalog.entries()) {
+    if (e.bundle && (e.bundle->state == store::BundleState::failed || e.bundle->last_error)) failed.push_back(std::move(e));
+  }
+
+  std::string out;
+  if (options.json) {
+    nlohmann::json j = {{"runs", nlohmann::json::array()}, {"failed", nlohmann::json::array()}};
+    for (const store::RunRow& r : runs) {
+      j["runs"].push_back({{"id", r.id}, {"started_at", when(r.started_at)}, {"finished_at", when(r.finished_at)},
+                           {"outcome", r.outcome}, {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
+                           {"placed", r.placed}, {"skipped", r.skipped}, {"failed", r.failed}, {"bytes", r.bytes},
+                           {"message", r.message}});
+    }
+    for (const store::CatalogEntry& e : failed) {
+      const store::BundleRow& b = *e.bundle;
+      j["failed"].push_back({{"id", e.patch.id}, {"state", store::to_string(b.state)}, {"failures", b.failures},
+                             {"last_error", b.last_error.value_or("")}, {"next_retry_at", when(b.next_retry_at)},
+                             {"due", !b.next_retry_at || *b.next_retry_at <= now}});
+    }
+    out = j.dump(2) + "\n";
+  } else {
+    out += "Last runs:\n";
+    if (runs.empty()) out += "  none yet\n";
+    for (const store::RunRow& r : runs) {
+      out += fmt::format("  #{:<4} {}  {:<11} exit {:<3} placed {:<4} unchanged {:<4} failed {:<4} {}\n", r.id,
+                         when(r.started_at), r.outcome, r.exit_code ? std::to_string(*r.exit_code) : "-", r.placed,
+                         r.skipped, r.failed, r.message);
+    }
+    out += "\nFailed patches:\n";
+    if (failed.empty()) out += "  none\n";
+    for (const store::CatalogEntry& e : failed) {
+      const store::BundleRow& b = *e.bundle;
+      bool due = !b.next_retry_at || *b.next_retry_at <= now;
+      out += fmt::format("  {:<14} {} failure(s), {}: {}\n", e.patch.id, b.failures,
+                         due ? std::string("due on the next run") : "next retry after " + when(b.next_retry_at),
+                         b.last_error.value_or("-"));
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace esxmirror::cli

@@ -1,0 +1,64 @@
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/run_outputs.hpp"
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/core/interrupt.hpp"
+#include "esxmirror/core/sync.hpp"
+#include "esxmirror/store/catalog.hpp"
+#include "esxmirror/store/database.hpp"
+#include "esxmirror/util/fs.hpp"
+
+namespace esxmirror::cli {
+
+namespace {
+
+void validate(const SyncSettings& s) {
+  if (s.source_url.empty()) throw Error(ExitCode::usage, "sync needs --source URL (the vendor's patch index page)");
+  if (s.versions.empty()) throw Error(ExitCode::usage, "sync needs at least one --esx-version, e.g. --esx-version 3.0.1");
+}
+
+// Bundles per state and the newest successful run, read back from the state database for the metrics.
+void write_metrics(const Options& options, const RunReport& report) {
+  std::map<std::string, int> by_state;
+  std::int64_t last_success = 0;
+  std::int64_t finished = util::to_unix(util::system_clock().now());
+  try {
+    store::Database db(options.sync.state_path(), store::Database::Mode::read_only);
+    store::Catalog catalog(db);
+    for (const auto& [id, bundle] : catalog.bundles()) ++by_state[store::to_string(bundle.state)];
+    auto s = db.prepare("SELECT MAX(finished_at) FROM runs WHERE exit_code = 0");
+    if (s.step()) last_success = s.optional_integer(0).value_or(0);
+  } catch (const Error& e) {
+    spdlog::warn("metrics without catalog counts: {}", e.what());
+  }
+  util::write_file_atomic(options.metrics_file, render_metrics(report, finished, last_success, by_state));
+}
+
+}  // namespace
+
+int run_sync(Options& options) {
+  validate(options.sync);
+  options.sync.network.stop_flag = &stop_requested();
+  RunReport report = sync(options.sync);
+
+  if (!report.message.empty()) print_error(report.message);
+  for (const std::string& warning : report.warnings) spdlog::warn("{}", warning);
+  if (!options.report_file.empty()) {
+    std::string json = render_run_report(report);
+    if (options.report_file == "-") {
+      std::fwrite(json.data(), 1, json.size(), stdout);
+    } else {
+      util::write_file_atomic(options.report_file, json);
+    }
+  }
+  if (!options.metrics_file.empty() && !report.dry_run) write_metrics(options, report);
+  if (options.report_file != "-") print_summary(report, options);
+  return static_cast<int>(report.exit_code);
+}
+
+}  // namespace esxmirror::cli

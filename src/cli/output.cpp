@@ -1,0 +1,81 @@
+#include "cli/output.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "esxmirror/util/strings.hpp"
+#include "esxmirror/util/url.hpp"
+
+namespace esxmirror::cli {
+
+void setup_logging(const Options& options) {
+  std::vector<spdlog::sink_ptr> sinks;
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(
+      isatty(STDERR_FILENO) ? spdlog::color_mode::automatic : spdlog::color_mode::never);
+  console->set_pattern("esxmirror: %^%l%$: %v");
+  spdlog::level::level_enum console_level = options.quiet         ? spdlog::level::err
+                                            : options.verbose >= 2 ? spdlog::level::debug
+                                            : options.verbose == 1 ? spdlog::level::info
+                                                                   : spdlog::level::warn;
+  console->set_level(console_level);
+  sinks.push_back(console);
+  spdlog::level::level_enum detail = options.verbose >= 2 ? spdlog::level::debug : spdlog::level::info;
+  if (!options.log_file.empty()) {
+    try {
+      auto file = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(options.log_file, 10u << 20, 5);
+      file->set_pattern("%Y-%m-%dT%H:%M:%S%z [%P] %l: %v");
+      file->set_level(detail);
+      sinks.push_back(file);
+    } catch (const spdlog::spdlog_ex& e) {
+      print_error(fmt::format("cannot open log file {}: {}", options.log_file, e.what()));
+    }
+  }
+  if (options.syslog) {
+    auto syslog = std::make_shared<spdlog::sinks::syslog_sink_mt>("esxmirror", LOG_PID, LOG_DAEMON, false);
+    syslog->set_pattern("%v");
+    syslog->set_level(spdlog::level::info);
+    sinks.push_back(syslog);
+  }
+  auto logger = std::make_shared<spdlog::logger>("esxmirror", sinks.begin(), sinks.end());
+  logger->set_level(std::min(console_level, detail));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "esxmirror: error: %s\n", util::mask_secrets(message).c_str());
+}
+
+void print_summary(const RunReport& report, const Options& options) {
+  int failed = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
+  if (options.quiet && failed == 0 && report.exit_code == ExitCode::ok) return;
+  std::vector<std::string> failed_ids;
+  for (const PatchReport& p : report.patches) {
+    if (p.outcome == PatchOutcome::failed || p.outcome == PatchOutcome::deferred) failed_ids.push_back(p.id);
+  }
+  std::string line;
+  if (report.dry_run) {
+    line = fmt::format("dry run: {} to fetch, {} already mirrored", report.count(PatchOutcome::planned),
+                       report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked));
+  } else {
+    line = fmt::format("{} placed, {} replaced, {} unchanged, {} failed", report.count(PatchOutcome::placed),
+                       report.count(PatchOutcome::replaced),
+                       report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked), failed);
+  }
+  if (!failed_ids.empty()) line += fmt::format(" ({})", util::join(failed_ids, ", "));
+  line += fmt::format("; {} downloaded in {:.1f} s; {} requests ({} pages changed, {} unchanged); exit {}",
+                      util::human_bytes(report.bytes_downloaded), report.seconds, report.requests,
+                      report.pages_fetched, report.pages_not_modified, static_cast<int>(report.exit_code));
+  std::printf("esxmirror: %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace esxmirror::cli

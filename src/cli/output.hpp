@@ -1,0 +1,20 @@
+#pragma once
+// The one place that decides what reaches the operator: log sinks, levels, the summary line.
+#include <string>
+
+#include "cli/options.hpp"
+#include "esxmirror/core/report.hpp"
+
+namespace esxmirror::cli {
+
+// Sets up the default spdlog logger: stderr (colour only on a terminal) at warn, info with -v, debug
+// with -vv, error with -q; plus --log-file (rotating) and --syslog at info or more detailed.
+void setup_logging(const Options& options);
+
+// One-line error on stderr: "esxmirror: error: ...". Secrets masked.
+void print_error(const std::string& message);
+
+// The one summary line of a sync on stdout (kept under -q only when something failed).
+void print_summary(const RunReport& report, const Options& options);
+
+}  // namespace esxmirror::cli
