@@ -214,14 +214,15 @@ void Database::migrate() {
   }
 }
 
-Database::Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+// Savepoints rather than BEGIN so transactions nest (a batch of upserts inside one discovery commit).
+Database::Transaction::Transaction(Database& db) : db_(db) { db_.exec("SAVEPOINT esxmirror"); }
 
 Database::Transaction::~Transaction() {
-  if (!done_) sqlite3_exec(db_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!done_) sqlite3_exec(db_.db_, "ROLLBACK TO esxmirror; RELEASE esxmirror", nullptr, nullptr, nullptr);
 }
 
 void Database::Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.exec("RELEASE esxmirror");
   done_ = true;
 }
 
