@@ -119,7 +119,8 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     std::map<std::string, std::set<std::string>> placed_versions;
     std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found, catalog, placed_versions, now));
     for (const PlannedPatch& planned : plan) {
-      if (!planned.patch.release_date) {
+      bool placing = planned.action == Action::fetch || planned.action == Action::replace;
+      if (placing && !planned.patch.release_date) {
         report.warnings.push_back(fmt::format("{} has no parseable release date; stored as {}", planned.patch.id,
                                               bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
       }

@@ -1,0 +1,42 @@
+#pragma once
+// One integration-test world: a sample site on loopback, a temp dir, and the real esxmirror binary.
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+#include "support/site_server.hpp"
+
+namespace esxmirror::testing {
+
+class MirrorFixture {
+ public:
+  explicit MirrorFixture(SampleSite site = SampleSite::standard());
+
+  // `esxmirror sync --source <index> --dest <dest> --config <fast-retry config> args...`
+  ProcessResult sync(const std::vector<std::string>& args);
+  // `esxmirror <command> --dest <dest> args...`
+  ProcessResult command(const std::string& name, const std::vector<std::string>& args = {});
+
+  // Serve `bytes` as the bundle of `id` and put its md5 on the patch's page (when the page shows one).
+  void replace_bundle(const std::string& id, const std::string& bytes);
+  // Put `md5` on the patch's page in place of the current one.
+  void set_page_md5(const std::string& id, const std::string& md5);
+
+  // Bundle directory of `id` under `version`: "<dest>/<version>/<date>_<id>".
+  std::filesystem::path bundle_dir(const std::string& version, const std::string& id) const;
+  // Paths under dest, relative, excluding .esxmirror/ (what the repository serves).
+  std::set<std::string> served_files() const;
+  // True when the unpacked bundle under `version` holds exactly what the site's archive holds.
+  bool bundle_matches_site(const std::string& version, const std::string& id) const;
+
+  TempDir tmp;
+  SiteServer server;
+  std::filesystem::path dest;
+  std::filesystem::path config;
+};
+
+std::string binary_path();
+
+}  // namespace esxmirror::testing
