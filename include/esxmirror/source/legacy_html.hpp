@@ -15,7 +15,8 @@ namespace esxmirror::source {
 // Rule name -> ordered alternative RE2 patterns, each with one capture group. Names:
 //   index_link, patch_name, version_block, version, release_date, download_url, download_filename,
 //   md5, classification, supersedes.
-// See legacy_html.cpp for the meaning of each; the config file's [rules] table overrides by name.
+// See src/source/legacy_html/rules.cpp for what each captures; the config file's [rules] table overrides
+// by name (rules not named keep their built-in patterns).
 struct RuleSpec {
   std::map<std::string, std::vector<std::string>> patterns;
 
