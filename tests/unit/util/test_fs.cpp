@@ -1,0 +1,163 @@
+// util/fs: atomic writes, whole-file reads, directory fsync, lexical containment.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/fs.hpp"
+
+namespace fs = std::filesystem;
+using esxmirror::Error;
+using esxmirror::ExitCode;
+using namespace esxmirror::util;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device seed;
+    path_ = fs::temp_directory_path() / ("esxmirror-test-fs-" + std::to_string(seed()) + std::to_string(seed()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("write_file_atomic creates a file with the given bytes", "[util][fs]") {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "manifest.json";
+  const std::string content("{\"a\":1}\n\0binary\xff", 17);
+  write_file_atomic(target, content);
+  CHECK(slurp(target) == content);
+  CHECK(names_in(tmp.path()) == std::vector<std::string>{"manifest.json"});
+}
+
+TEST_CASE("write_file_atomic replaces content and leaves no temporary file", "[util][fs]") {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "index.html";
+  write_file_atomic(target, std::string(100000, 'o'));
+  write_file_atomic(target, "new");
+  CHECK(slurp(target) == "new");
+  write_file_atomic(target, "");
+  CHECK(slurp(target).empty());
+  CHECK(names_in(tmp.path()) == std::vector<std::string>{"index.html"});
+}
+
+TEST_CASE("write_file_atomic gives a new file the usual permissions and keeps an existing file's", "[util][fs]") {
+  TempDir tmp;
+  const mode_t mask = ::umask(022);
+  const fs::path fresh = tmp.path() / "fresh.html";
+  write_file_atomic(fresh, "x");
+  CHECK((fs::status(fresh).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write |
+                                                                fs::perms::group_read | fs::perms::others_read));
+  ::umask(mask);
+
+  const fs::path kept = tmp.path() / "kept.json";
+  write_file_atomic(kept, "old");
+  fs::permissions(kept, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  write_file_atomic(kept, "new");
+  CHECK((fs::status(kept).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+}
+
+TEST_CASE("write_file_atomic fails with a storage error naming the file", "[util][fs]") {
+  TempDir tmp;
+  const fs::path target = tmp.path() / "missing-dir" / "manifest.json";
+  try {
+    write_file_atomic(target, "x");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::storage);
+    CHECK_THAT(e.what(), Catch::StartsWith("cannot write " + target.string() + ": "));
+    CHECK_THAT(e.what(), Catch::Contains("No such file or directory"));
+  }
+
+  SECTION("a directory in the way is not replaced") {
+    const fs::path dir = tmp.path() / "taken";
+    fs::create_directories(dir / "inside");
+    CHECK_THROWS_AS(write_file_atomic(dir, "x"), Error);
+    CHECK(fs::is_directory(dir / "inside"));
+    CHECK(names_in(tmp.path()) == std::vector<std::string>{"taken"});
+  }
+}
+
+TEST_CASE("read_file returns the whole file and names a missing one", "[util][fs]") {
+  TempDir tmp;
+  const fs::path file = tmp.path() / "data.bin";
+  std::string content(300000, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7);
+  write_file_atomic(file, content);
+  CHECK(read_file(file) == content);
+
+  const fs::path missing = tmp.path() / "nope.txt";
+  CHECK_THROWS_WITH(read_file(missing), Catch::Contains(missing.string()) && Catch::Contains("No such file"));
+  CHECK_THROWS_WITH(read_file(tmp.path()), Catch::Contains(tmp.path().string()));
+}
+
+TEST_CASE("fsync_dir syncs a directory and reports a missing one", "[util][fs]") {
+  TempDir tmp;
+  CHECK_NOTHROW(fsync_dir(tmp.path()));
+  try {
+    fsync_dir(tmp.path() / "missing");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::storage);
+    CHECK_THAT(e.what(), Catch::Contains((tmp.path() / "missing").string()));
+  }
+}
+
+TEST_CASE("is_within compares whole path components after normalisation", "[util][fs]") {
+  CHECK(is_within("/a/b", "/a/b/c"));
+  CHECK(is_within("/a/b", "/a/b/c/d.txt"));
+  CHECK(is_within("/a/b", "/a/b"));
+  CHECK(is_within("/a/b/", "/a/b/c"));
+  CHECK(is_within("/a/b", "/a/b/c/"));
+  CHECK(is_within("/a/b", "/a/b/./c"));
+  CHECK(is_within("/a/b", "/a/b/c/../d"));
+  CHECK(is_within("/a/./b", "/a/b/c"));
+  CHECK(is_within("/", "/etc/passwd"));
+
+  CHECK_FALSE(is_within("/a/b", "/a/bc"));
+  CHECK_FALSE(is_within("/a/b", "/a/bc/d"));
+  CHECK_FALSE(is_within("/a/b", "/a"));
+  CHECK_FALSE(is_within("/a/b", "/a/b/.."));
+  CHECK_FALSE(is_within("/a/b", "/a/b/../c"));
+  CHECK_FALSE(is_within("/a/b", "/a/b/c/../../x"));
+  CHECK_FALSE(is_within("/a/b", "/etc/passwd"));
+
+  SECTION("relative paths are taken from the working directory") {
+    CHECK(is_within("mirror", "mirror/3.0.1/x"));
+    CHECK(is_within(fs::current_path() / "mirror", "mirror/x"));
+    CHECK_FALSE(is_within("mirror", "mirror/../elsewhere"));
+    CHECK_FALSE(is_within("mirror", "../mirror/x"));
+  }
+}
