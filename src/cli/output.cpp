@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <vector>
 
@@ -48,6 +49,31 @@ void setup_logging(const Options& options) {
   logger->set_level(std::min(console_level, detail));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+namespace {
+std::atomic<bool> progress_shown{false};
+}
+
+std::function<void(const Progress&)> progress_printer(const Options& options) {
+  if (options.quiet || !isatty(STDERR_FILENO)) return nullptr;
+  return [](const Progress& p) {
+    double rate = p.seconds > 0 ? static_cast<double>(p.bytes) / p.seconds : 0;
+    std::string eta = "--";
+    if (p.patches_done > 0 && p.patches_done < p.patches_total) {
+      double left = p.seconds / p.patches_done * (p.patches_total - p.patches_done);
+      eta = fmt::format("{}:{:02}", static_cast<int>(left) / 60, static_cast<int>(left) % 60);
+    }
+    std::fprintf(stderr, "\r\033[K%d/%d bundles, %s, %s/s, ETA %s", p.patches_done, p.patches_total,
+                 util::human_bytes(p.bytes).c_str(), util::human_bytes(static_cast<unsigned long long>(rate)).c_str(),
+                 eta.c_str());
+    std::fflush(stderr);
+    progress_shown = true;
+  };
+}
+
+void end_progress_line() {
+  if (progress_shown.exchange(false)) std::fprintf(stderr, "\r\033[K");
 }
 
 void print_error(const std::string& message) {

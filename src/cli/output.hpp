@@ -1,5 +1,6 @@
 #pragma once
 // The one place that decides what reaches the operator: log sinks, levels, the summary line.
+#include <functional>
 #include <string>
 
 #include "cli/options.hpp"
@@ -10,6 +11,12 @@ namespace esxmirror::cli {
 // Sets up the default spdlog logger: stderr (colour only on a terminal) at warn, info with -v, debug
 // with -vv, error with -q; plus --log-file (rotating) and --syslog at info or more detailed.
 void setup_logging(const Options& options);
+
+// A live progress line on stderr ("\r" rewritten in place), for terminals only; nullptr when stderr is
+// not a terminal or output is quiet (cron gets no progress noise).
+std::function<void(const Progress&)> progress_printer(const Options& options);
+// Clears the progress line before other output.
+void end_progress_line();
 
 // One-line error on stderr: "esxmirror: error: ...". Secrets masked.
 void print_error(const std::string& message);

@@ -1,8 +1,10 @@
 #include "esxmirror/core/mirror.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -120,7 +122,12 @@ class BundleMirror {
     fs::create_directories(settings_.staging_dir());
     in_flight_.reserve(work.size());
     for (const PlannedPatch& planned : work) start(planned);
-    engine_.run([&](net::Response&& response) { finish(std::move(response)); });
+    std::jthread ticker;
+    if (settings_.on_progress) ticker = std::jthread([&](std::stop_token stop) { report_progress(stop, work.size()); });
+    engine_.run([&](net::Response&& response) {
+      finish(std::move(response));
+      ++done_;
+    });
     context_.report.requests += engine_.stats().requests;
   }
 
@@ -229,10 +236,21 @@ class BundleMirror {
     spdlog::error("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url));
   }
 
+  // Runs on its own thread: reads only atomics (the engine's counters and done_).
+  void report_progress(const std::stop_token& stop, std::size_t total) {
+    auto started = SteadyClock::now();
+    while (!stop.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      settings_.on_progress({done_.load(), static_cast<int>(total), engine_.stats().body_bytes,
+                             std::chrono::duration<double>(SteadyClock::now() - started).count()});
+    }
+  }
+
   MirrorContext& context_;
   const SyncSettings& settings_;
   net::TransferEngine engine_;
   std::vector<InFlight> in_flight_;
+  std::atomic<int> done_{0};
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,14 @@
 #include "esxmirror/source/legacy_html.hpp"
 
 namespace esxmirror {
+
+// Where a sync is, for a live progress line.
+struct Progress {
+  int patches_done = 0;
+  int patches_total = 0;
+  std::uint64_t bytes = 0;   // bundle bytes received so far
+  double seconds = 0;        // since the transfers started
+};
 
 struct SyncSettings {
   std::string source_url;                       // the index page
@@ -37,6 +46,8 @@ struct SyncSettings {
   net::RetryPolicy retry;
   bundle::UnpackLimits limits;
   source::RuleSpec rules = source::RuleSpec::vi3();
+  // Called about twice a second from a helper thread while bundles transfer; empty: no progress.
+  std::function<void(const Progress&)> on_progress;
 
   std::filesystem::path state_dir() const { return dest / ".esxmirror"; }
   std::filesystem::path state_path() const { return state.empty() ? state_dir() / "state.db" : state; }

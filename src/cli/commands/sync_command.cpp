@@ -44,7 +44,9 @@ void write_metrics(const Options& options, const RunReport& report) {
 int run_sync(Options& options) {
   validate(options.sync);
   options.sync.network.stop_flag = &stop_requested();
+  options.sync.on_progress = progress_printer(options);
   RunReport report = sync(options.sync);
+  end_progress_line();
 
   if (!report.message.empty()) print_error(report.message);
   for (const std::string& warning : report.warnings) spdlog::warn("{}", warning);
