@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/archive_builder.hpp"
@@ -30,8 +31,17 @@ struct SamplePatch {
   bool entity_in_link = false;          // link written with &amp; / &#46; entities
 };
 
+// Lowercase hex md5 of `bytes` (what the pages print and what tests compare against).
+std::string md5_hex(std::string_view bytes);
+
 class SampleSite {
  public:
+  // Absolute links are stored as base_token + path ("{{BASE}}software/vi/ESX-1.tgz"): the host and port
+  // are only known once a server listens. SiteServer substitutes its base_url() in every .html it serves.
+  static constexpr const char* base_token = "{{BASE}}";
+  // `text` with every base_token replaced by `base_url` ("http://127.0.0.1:PORT/").
+  static std::string with_base(std::string text, const std::string& base_url);
+
   // The realistic mix for tests and the demo: versions 3.0.1 and 3.0.2 (plus a 3.0.10 and a 3.0.1a
   // patch that must not match 3.0.1), both dialects, every variation above, one patch shared by
   // 3.0.1 and 3.0.2, a KB note, an undated patch, a page without md5, distractor links on the index.
@@ -46,7 +56,9 @@ class SampleSite {
 
   // Paths relative to the site root, no leading '/'.
   static std::string index_path() { return "download/vi/vi3_patches.html"; }
-  std::string page_path(const std::string& id) const;
+  std::string page_path(const std::string& id) const;    // "download/vi/<kb>-patch.html"
+  // Dialect 1: "software/vi/<id>.tgz" (like download3.vmware.com); dialect 2: next to its page,
+  // "download/vi/<id>.tgz". "" for a KB note (no bundle).
   std::string bundle_path(const std::string& id) const;
 
   // Every served file: path -> bytes.

@@ -13,6 +13,9 @@
 namespace esxmirror::testing {
 
 // What to do wrong on one path. Counters (`*_times`) are consumed per request; 0 = never, -1 = always.
+// Order: delay, auth, redirect, status, serve_html, then the real answer (304/416/200/206) whose body the
+// remaining faults spoil. cut/flip are only used up by GET answers that carry the affected bytes, so a
+// HEAD probe leaves them armed. cut_after_bytes counts bytes of this response; flip_offset is a file offset.
 struct Fault {
   std::size_t cut_after_bytes = 0; int cut_times = 0;     // close the connection after N body bytes
   int status = 0; int status_times = 0;                   // answer this status instead
@@ -54,13 +57,13 @@ class SiteServer {
   void set_fault(const std::string& path, const Fault& fault);
   void clear_faults();
   void set_latency_ms(int ms);
-  // Basic auth required for every path when set ("user:password").
+  // Basic auth required for every path when set ("user:password"); "" turns it off. 401 + WWW-Authenticate.
   void require_auth(const std::string& user_password);
 
   std::vector<Hit> hits() const;
   std::size_t count(const std::string& path) const;          // requests to path
-  std::size_t body_count(const std::string& path) const;     // requests answered 200/206 with a body
-  std::uint64_t body_bytes() const;                          // all body bytes sent
+  std::size_t body_count(const std::string& path) const;     // GET requests answered 200/206 (with a body)
+  std::uint64_t body_bytes() const;                          // all body bytes sent (error pages too)
   void reset_hits();
 
  private:

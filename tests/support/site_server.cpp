@@ -1,0 +1,554 @@
+// Serves a SampleSite over loopback HTTP: strong ETags, Last-Modified, conditional GET, single byte
+// ranges with If-Range, optional basic auth, and the per-path faults a real vendor site and its
+// networks produce. Every request is logged so tests can assert what the client actually fetched.
+#include "support/site_server.hpp"
+
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+namespace esxmirror::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t kWriteChunk = 64 * 1024;
+
+// One servable file: a view of its bytes plus what keeps them alive (a site snapshot, or the page
+// rendered with the base URL), so an edit never pulls bytes from under a transfer in progress.
+struct Resource {
+  std::shared_ptr<const void> owner;
+  std::string_view body;
+  std::string etag;          // strong: "\"<md5>\""
+  std::time_t modified = 0;  // Last-Modified; strictly increases whenever the bytes change
+  std::string type;
+};
+
+// What to put on the wire for one GET: bytes [first, first+length) of `body`, announced as
+// `announced` bytes, of which only `send` are written before the connection is dropped (cut / lie).
+struct BodyPlan {
+  std::shared_ptr<const void> owner;
+  std::string_view body;
+  std::size_t announced = 0;
+  std::size_t send = 0;
+  std::int64_t flip_at = -1;  // offset within this response, or -1
+  std::size_t drip_bytes_per_s = 0;
+};
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+std::string content_type_for(const std::string& path) {
+  if (ends_with(path, ".html") || ends_with(path, ".htm")) return "text/html";
+  if (ends_with(path, ".tgz") || ends_with(path, ".gz")) return "application/x-gzip";
+  if (ends_with(path, ".zip")) return "application/zip";
+  if (ends_with(path, ".xml")) return "text/xml";
+  if (ends_with(path, ".pdf")) return "application/pdf";
+  return "application/octet-stream";
+}
+
+constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+// IMF-fixdate, written by hand so the process locale cannot change it.
+std::string http_date(std::time_t when) {
+  std::tm tm{};
+  gmtime_r(&when, &tm);
+  char text[96];  // roomy enough that -Wformat-truncation cannot object
+  std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return text;
+}
+
+std::optional<std::time_t> parse_http_date(const std::string& text) {
+  char month[4] = {};
+  std::tm tm{};
+  if (std::sscanf(text.c_str(), "%*3s, %d %3s %d %d:%d:%d GMT", &tm.tm_mday, month, &tm.tm_year, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6)
+    return std::nullopt;
+  const auto found = std::find_if(std::begin(kMonths), std::end(kMonths),
+                                  [&](const char* name) { return std::strcmp(name, month) == 0; });
+  if (found == std::end(kMonths)) return std::nullopt;
+  tm.tm_mon = static_cast<int>(found - std::begin(kMonths));
+  tm.tm_year -= 1900;
+  return timegm(&tm);
+}
+
+std::string base64(const std::string& text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(length));
+  return out;
+}
+
+std::string trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return std::string(text);
+}
+
+// If-None-Match uses the weak comparison (RFC 7232 §3.2): "W/" prefixes are ignored.
+bool none_match_hits(const std::string& header, const std::string& etag) {
+  std::size_t start = 0;
+  while (start <= header.size()) {
+    const std::size_t comma = std::min(header.find(',', start), header.size());
+    std::string tag = trim(std::string_view(header).substr(start, comma - start));
+    if (tag == "*") return true;
+    if (tag.rfind("W/", 0) == 0) tag.erase(0, 2);
+    if (tag == etag) return true;
+    start = comma + 1;
+  }
+  return false;
+}
+
+// If-Range uses the strong comparison (RFC 7233 §3.2): a weak tag or a different date never matches.
+bool if_range_holds(const std::string& header, const Resource& resource) {
+  const std::string value = trim(header);
+  if (value.rfind("W/", 0) == 0) return false;
+  if (!value.empty() && value.front() == '"') return value == resource.etag;
+  const auto date = parse_http_date(value);
+  return date && *date == resource.modified;
+}
+
+struct ByteRange {
+  enum class Kind { none, single, unsatisfiable } kind = Kind::none;
+  std::size_t first = 0, length = 0;
+};
+
+// One "bytes=" range against `size`. Several ranges are answered with the whole body (allowed).
+ByteRange parse_range(const std::string& header, std::size_t size) {
+  ByteRange out;
+  const std::string prefix = "bytes=";
+  if (header.rfind(prefix, 0) != 0 || header.find(',') != std::string::npos) return out;
+  const std::string spec = trim(std::string_view(header).substr(prefix.size()));
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string::npos) return out;
+  const std::string from = spec.substr(0, dash), to = spec.substr(dash + 1);
+  const auto digits = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  };
+  if ((!from.empty() && !digits(from)) || (!to.empty() && !digits(to)) || (from.empty() && to.empty())) return out;
+
+  out.kind = ByteRange::Kind::unsatisfiable;
+  if (from.empty()) {  // suffix: the last N bytes
+    const std::size_t suffix = std::stoull(to);
+    if (suffix == 0 || size == 0) return out;
+    out.first = size - std::min(suffix, size);
+  } else {
+    out.first = std::stoull(from);
+    if (out.first >= size) return out;
+  }
+  std::size_t last = size - 1;
+  if (!from.empty() && !to.empty()) {
+    const std::size_t wanted = std::stoull(to);
+    if (wanted < out.first) return ByteRange{};  // syntactically invalid: ignore the header
+    last = std::min(wanted, last);
+  }
+  out.kind = ByteRange::Kind::single;
+  out.length = last - out.first + 1;
+  return out;
+}
+
+std::string small_page(const std::string& title, const std::string& text) {
+  return "<html><head><title>" + title + "</title></head><body><h1>" + title + "</h1><p>" + text +
+         "</p></body></html>\n";
+}
+
+}  // namespace
+
+struct SiteServer::Impl {
+  mutable std::mutex mutex;  // guards everything below except the httplib server and thread
+  std::shared_ptr<const SampleSite> site;
+  std::map<std::string, std::shared_ptr<const Resource>> resources;  // as served (base URL filled in)
+  std::map<std::string, Fault> faults;
+  int latency_ms = 0;
+  std::string expected_authorization;  // "Basic ...", empty when no auth is required
+  std::vector<std::shared_ptr<Hit>> hits;
+  std::uint64_t body_bytes = 0;
+  std::string base_url;
+  int port = 0;
+
+  std::mutex edit_mutex;  // serialises edit() without holding `mutex` while user code runs
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  void rebuild_resources(bool first_time);
+  void handle(const httplib::Request& request, httplib::Response& response);
+  bool take(const std::string& path, int Fault::*counter);
+  bool pause(int ms) const;
+  void send(httplib::Response& response, const std::shared_ptr<Hit>& hit, BodyPlan plan, const std::string& type);
+  void send_text(httplib::Response& response, const std::shared_ptr<Hit>& hit, std::string text,
+                 const std::string& type = "text/html");
+};
+
+// Rebuilds the served view of the site. Unchanged bytes keep their validators; changed bytes get a new
+// ETag and a Last-Modified strictly later than before. Caller holds `mutex`.
+void SiteServer::Impl::rebuild_resources(bool first_time) {
+  const std::time_t now = std::time(nullptr);
+  std::map<std::string, std::shared_ptr<const Resource>> next;
+  for (const auto& [path, content] : site->files()) {
+    auto resource = std::make_shared<Resource>();
+    resource->type = content_type_for(path);
+    if (resource->type == "text/html") {
+      auto page = std::make_shared<const std::string>(SampleSite::with_base(content, base_url));
+      resource->body = *page;
+      resource->owner = std::move(page);
+    } else {
+      resource->body = content;  // no copy: bench bundles can be a gigabyte
+      resource->owner = site;
+    }
+    const auto old = resources.find(path);
+    if (old != resources.end() && old->second->body == resource->body) {
+      resource->etag = old->second->etag;
+      resource->modified = old->second->modified;
+    } else {
+      resource->etag = "\"" + md5_hex(resource->body) + "\"";
+      // Start an hour in the past so the first change is visibly later.
+      resource->modified = old != resources.end() ? std::max(now, old->second->modified + 1)
+                           : first_time           ? now - 3600
+                                                  : now;
+    }
+    next.emplace(path, std::move(resource));
+  }
+  resources = std::move(next);
+}
+
+// Consumes one use of a counted fault: 0 = inactive, -1 = always, N > 0 = N more times.
+bool SiteServer::Impl::take(const std::string& path, int Fault::*counter) {
+  std::lock_guard lock(mutex);
+  const auto found = faults.find(path);
+  if (found == faults.end()) return false;
+  int& left = found->second.*counter;
+  if (left == 0) return false;
+  if (left > 0) --left;
+  return true;
+}
+
+// Sleeps in small steps so stop() is never held up by a delay; false when stopping.
+bool SiteServer::Impl::pause(int ms) const {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (stopping) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        10ms, until - std::chrono::steady_clock::now()));
+  }
+  return !stopping;
+}
+
+// Bodies always go through a fixed-length content provider: httplib then neither compresses nor
+// slices them, and the provider can cut, flip, drip or under-deliver on purpose.
+void SiteServer::Impl::send(httplib::Response& response, const std::shared_ptr<Hit>& hit, BodyPlan plan,
+                            const std::string& type) {
+  if (plan.announced == 0) {
+    response.set_content("", type);
+    return;
+  }
+  response.set_content_provider(
+      plan.announced, type,
+      [this, hit, plan](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+        if (offset >= plan.send || stopping) return false;  // drop the connection: the body stays short
+        std::size_t chunk = std::min(kWriteChunk, plan.send - offset);
+        if (plan.drip_bytes_per_s > 0) {
+          chunk = std::min(chunk, std::max<std::size_t>(1, plan.drip_bytes_per_s / 10));
+          if (!pause(static_cast<int>(chunk * 1000 / plan.drip_bytes_per_s))) return false;
+        }
+        std::string_view piece = plan.body.substr(offset, chunk);
+        std::string flipped;
+        if (plan.flip_at >= static_cast<std::int64_t>(offset) &&
+            plan.flip_at < static_cast<std::int64_t>(offset + chunk)) {
+          flipped.assign(piece);
+          flipped[static_cast<std::size_t>(plan.flip_at) - offset] ^= static_cast<char>(0xff);
+          piece = flipped;
+        }
+        {
+          // Counted before writing, so a client that has read everything never sees stale counters.
+          std::lock_guard lock(mutex);
+          hit->body_bytes += piece.size();
+          body_bytes += piece.size();
+        }
+        return sink.write(piece.data(), piece.size());
+      });
+}
+
+void SiteServer::Impl::send_text(httplib::Response& response, const std::shared_ptr<Hit>& hit, std::string text,
+                                 const std::string& type) {
+  auto owner = std::make_shared<const std::string>(std::move(text));
+  BodyPlan plan;
+  plan.body = *owner;
+  plan.owner = owner;
+  plan.announced = plan.send = owner->size();
+  send(response, hit, plan, type);
+}
+
+void SiteServer::Impl::handle(const httplib::Request& request, httplib::Response& response) {
+  // httplib pre-parses Range and would slice bodies on its own; ranges and If-Range are decided below.
+  const_cast<httplib::Request&>(request).ranges.clear();
+
+  auto hit = std::make_shared<Hit>();
+  hit->method = request.method;
+  hit->path = request.path.substr(request.path.rfind('/', 0) == 0 ? 1 : 0);
+  hit->range = request.get_header_value("Range");
+  hit->if_range = request.get_header_value("If-Range");
+  hit->if_none_match = request.get_header_value("If-None-Match");
+  hit->if_modified_since = request.get_header_value("If-Modified-Since");
+  hit->user_agent = request.get_header_value("User-Agent");
+  hit->authorization = request.get_header_value("Authorization");
+  const std::string& path = hit->path;
+  const bool is_get = request.method == "GET";
+
+  Fault fault;
+  int latency = 0;
+  std::string auth, base;
+  std::shared_ptr<const Resource> resource;
+  {
+    std::lock_guard lock(mutex);
+    hits.push_back(hit);
+    latency = latency_ms;
+    if (const auto found = faults.find(path); found != faults.end()) fault = found->second;
+    auth = expected_authorization;
+    base = base_url;
+    if (const auto found = resources.find(path); found != resources.end()) resource = found->second;
+  }
+  auto answer = [&](int status) {
+    response.status = status;
+    std::lock_guard lock(mutex);
+    hit->status = status;
+  };
+
+  if (!pause(latency + fault.delay_ms)) return answer(503);
+
+  if (!auth.empty()) {
+    const std::string given = request.get_header_value("Authorization");
+    const bool basic = given.size() > 6 && strncasecmp(given.c_str(), "Basic ", 6) == 0;  // scheme is case-insensitive
+    if (!basic || given.substr(6) != auth.substr(6)) {
+      response.set_header("WWW-Authenticate", "Basic realm=\"VMware Downloads\"");
+      answer(401);
+      return send_text(response, hit, small_page("401 Authorization Required", "Log in to download patches."));
+    }
+  }
+
+  if (!fault.redirect_to.empty() && take(path, &Fault::redirect_times)) {
+    const bool is_url = fault.redirect_to.rfind("http://", 0) == 0 || fault.redirect_to.rfind("https://", 0) == 0;
+    const std::string target = fault.redirect_to.substr(!is_url && fault.redirect_to.rfind('/', 0) == 0 ? 1 : 0);
+    response.set_header("Location", is_url ? target : base + target);
+    answer(302);
+    return send_text(response, hit, small_page("302 Found", "The document has moved."));
+  }
+
+  if (fault.status != 0 && take(path, &Fault::status_times)) {
+    if (fault.retry_after_s >= 0) response.set_header("Retry-After", std::to_string(fault.retry_after_s));
+    answer(fault.status);
+    const std::string title = "Error " + std::to_string(fault.status);
+    return send_text(response, hit, small_page(title, "Injected by the test."));
+  }
+
+  if (fault.serve_html) {
+    answer(200);
+    return send_text(response, hit,
+                     small_page("Network Login", "Please accept the terms of use to access the Internet."));
+  }
+
+  if (!resource) {
+    answer(404);
+    return send_text(response, hit, small_page("404 Not Found", "The requested URL /" + path + " was not found."));
+  }
+
+  response.set_header("ETag", resource->etag);
+  response.set_header("Last-Modified", http_date(resource->modified));
+  response.set_header("Accept-Ranges", "bytes");
+
+  // RFC 7232 §6: If-None-Match wins over If-Modified-Since.
+  if (!hit->if_none_match.empty()) {
+    if (none_match_hits(hit->if_none_match, resource->etag)) return answer(304);
+  } else if (!hit->if_modified_since.empty()) {
+    const auto since = parse_http_date(hit->if_modified_since);
+    if (since && resource->modified <= *since) return answer(304);
+  }
+
+  const std::size_t size = resource->body.size();
+  ByteRange range;
+  if (!hit->range.empty() && (hit->if_range.empty() || if_range_holds(hit->if_range, *resource)))
+    range = parse_range(hit->range, size);
+  if (range.kind == ByteRange::Kind::unsatisfiable) {
+    response.set_header("Content-Range", "bytes */" + std::to_string(size));
+    return answer(416);
+  }
+  if (range.kind == ByteRange::Kind::none) range.length = size;
+  if (range.kind == ByteRange::Kind::single) {
+    response.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                             std::to_string(range.first + range.length - 1) + "/" +
+                                             std::to_string(size));
+  }
+  answer(range.kind == ByteRange::Kind::single ? 206 : 200);
+
+  BodyPlan plan;
+  plan.owner = resource->owner;
+  plan.body = resource->body.substr(range.first, range.length);
+  const std::int64_t announced = static_cast<std::int64_t>(range.length) + fault.content_length_delta;
+  plan.announced = static_cast<std::size_t>(std::max<std::int64_t>(0, announced));
+  plan.send = std::min(range.length, plan.announced);
+  plan.drip_bytes_per_s = fault.drip_bytes_per_s;
+  // Body faults are only used up by answers that carry a body (a HEAD probe leaves them armed).
+  if (is_get && range.length > 0) {
+    const std::int64_t flip = fault.flip_offset - static_cast<std::int64_t>(range.first);  // in this response
+    const bool flip_here = fault.flip_offset >= 0 && flip >= 0 && flip < static_cast<std::int64_t>(range.length);
+    if (flip_here && take(path, &Fault::flip_times)) plan.flip_at = flip;
+    if (take(path, &Fault::cut_times)) plan.send = std::min(plan.send, fault.cut_after_bytes);
+  }
+  send(response, hit, plan, resource->type);
+}
+
+SiteServer::SiteServer(SampleSite site, int latency_ms) : impl_(std::make_unique<Impl>()) {
+  impl_->site = std::make_shared<const SampleSite>(std::move(site));
+  impl_->latency_ms = latency_ms;
+}
+
+SiteServer::~SiteServer() { stop(); }
+
+void SiteServer::start(const std::string& host, int port) {
+  if (impl_->server) throw std::logic_error("SiteServer::start: already running on port " + std::to_string(this->port()));
+  auto server = std::make_unique<httplib::Server>();
+  // Many parallel transfers, each holding a keep-alive connection, need many workers.
+  server->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  server->set_keep_alive_max_count(1000);
+  server->set_keep_alive_timeout(1);  // idle connections are only noticed when this expires: keeps stop() fast
+  server->set_write_timeout(30, 0);   // a rate-limited client may leave the socket full for a while
+  Impl* impl = impl_.get();
+  server->Get(".*", [impl](const httplib::Request& request, httplib::Response& response) {
+    impl->handle(request, response);
+  });
+
+  const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
+  if (bound <= 0)
+    throw std::runtime_error("SiteServer: cannot listen on " + host + ":" + std::to_string(port) +
+                             " (address in use?)");
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->port = bound;
+    impl_->base_url = "http://" + host + ":" + std::to_string(bound) + "/";
+    impl_->rebuild_resources(true);
+  }
+  impl_->stopping = false;
+  httplib::Server* raw = server.get();
+  impl_->thread = std::thread([raw] { raw->listen_after_bind(); });
+  // The socket already accepts connections; wait for the accept loop too, since httplib's stop()
+  // does nothing before it runs.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!raw->is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      impl_->thread.join();
+      throw std::runtime_error("SiteServer: the server thread did not start");
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  impl_->server = std::move(server);
+}
+
+void SiteServer::stop() {
+  impl_->stopping = true;
+  if (impl_->server) impl_->server->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->server.reset();
+}
+
+int SiteServer::port() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->port;
+}
+
+std::string SiteServer::base_url() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->base_url;
+}
+
+std::string SiteServer::url(const std::string& path) const {
+  return base_url() + path.substr(path.rfind('/', 0) == 0 ? 1 : 0);
+}
+
+void SiteServer::edit(const std::function<void(SampleSite&)>& change) {
+  std::lock_guard serialise(impl_->edit_mutex);
+  SampleSite next = site();
+  change(next);  // user code runs without the server lock: requests keep being answered meanwhile
+  std::lock_guard lock(impl_->mutex);
+  impl_->site = std::make_shared<const SampleSite>(std::move(next));
+  if (!impl_->base_url.empty()) impl_->rebuild_resources(false);
+}
+
+SampleSite SiteServer::site() const {
+  std::lock_guard lock(impl_->mutex);
+  return *impl_->site;
+}
+
+void SiteServer::set_fault(const std::string& path, const Fault& fault) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->faults[path.substr(path.rfind('/', 0) == 0 ? 1 : 0)] = fault;
+}
+
+void SiteServer::clear_faults() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->faults.clear();
+}
+
+void SiteServer::set_latency_ms(int ms) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->latency_ms = ms;
+}
+
+void SiteServer::require_auth(const std::string& user_password) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->expected_authorization = user_password.empty() ? "" : "Basic " + base64(user_password);
+}
+
+std::vector<Hit> SiteServer::hits() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<Hit> out;
+  out.reserve(impl_->hits.size());
+  for (const auto& hit : impl_->hits) out.push_back(*hit);
+  return out;
+}
+
+std::size_t SiteServer::count(const std::string& path_in) const {
+  const std::string path = path_in.substr(path_in.rfind('/', 0) == 0 ? 1 : 0);
+  std::lock_guard lock(impl_->mutex);
+  return static_cast<std::size_t>(
+      std::count_if(impl_->hits.begin(), impl_->hits.end(), [&](const auto& hit) { return hit->path == path; }));
+}
+
+std::size_t SiteServer::body_count(const std::string& path_in) const {
+  const std::string path = path_in.substr(path_in.rfind('/', 0) == 0 ? 1 : 0);
+  std::lock_guard lock(impl_->mutex);
+  return static_cast<std::size_t>(std::count_if(impl_->hits.begin(), impl_->hits.end(), [&](const auto& hit) {
+    return hit->path == path && hit->method == "GET" && (hit->status == 200 || hit->status == 206);
+  }));
+}
+
+std::uint64_t SiteServer::body_bytes() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->body_bytes;
+}
+
+void SiteServer::reset_hits() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->hits.clear();
+  impl_->body_bytes = 0;
+}
+
+}  // namespace esxmirror::testing
