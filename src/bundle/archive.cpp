@@ -21,12 +21,14 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/util/hash.hpp"
 
 namespace esxmirror::bundle {
 namespace fs = std::filesystem;
@@ -69,14 +71,14 @@ std::string error_text(struct archive* a) {
 
 // Everything one unpack needs to know while it walks the entries.
 struct Unpack {
-  fs::path archive_file;
-  fs::path target;  // canonical
+  std::string name;  // of the archive, for messages
+  fs::path target;   // canonical
   UnpackLimits limits;
-  std::uint64_t archive_size = 0;
+  std::uint64_t archive_size = 0;  // streamed: max(bytes read so far, expected size)
   UnpackResult result;
-  std::set<std::string> regular_files;  // normalized relative paths of regular files written so far
+  std::map<std::string, UnpackedFile> regular_files;  // regular files written so far, by relative path
 
-  std::string archive_name() const { return archive_file.filename().string(); }
+  const std::string& archive_name() const { return name; }
 
   [[noreturn]] void refuse(const std::string& entry, const std::string& why) const {
     throw PatchError("archive " + archive_name() + ": refused entry '" + printable(entry) + "': " + why);
@@ -248,6 +250,13 @@ std::string format_number(double value) {
   return text;
 }
 
+std::uint64_t remaining_budget(const Unpack& u);
+
+// While streaming, the archive's size grows as bytes arrive: the ratio budget is taken afresh per block.
+std::uint64_t remaining_budget_for_stream(const Unpack& u, std::uint64_t budget_at_entry_start) {
+  return std::max(budget_at_entry_start, remaining_budget(u));
+}
+
 std::uint64_t remaining_budget(const Unpack& u) {
   const double ratio_cap = u.limits.max_ratio * static_cast<double>(u.archive_size);
   std::uint64_t cap = u.limits.max_total_bytes;
@@ -278,10 +287,24 @@ void check_declared_size(const Unpack& u, const std::string& name, struct archiv
 
 // Streams one entry's data from reader to writer, counting what is written against the limits. Holes
 // of sparse files count as written: they are bytes a reader of the file will see.
-void copy_data(Unpack& u, const std::string& name, struct archive* reader, struct archive* writer,
-               struct archive_entry* entry) {
+// Feeds `count` zero bytes (a sparse file's hole) to the hasher.
+void hash_zeros(util::StreamHasher& hasher, std::uint64_t count) {
+  static const char zeros[64 * 1024] = {};
+  while (count > 0) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(count, sizeof zeros));
+    hasher.update(zeros, n);
+    count -= n;
+  }
+}
+
+// Streams one entry's data from reader to writer, counting what is written against the limits and
+// hashing it (so recording the bundle's files needs no second read). Holes of sparse files count as
+// written: they are bytes a reader of the file will see.
+UnpackedFile copy_data(Unpack& u, const std::string& name, struct archive* reader, struct archive* writer,
+                       struct archive_entry* entry) {
   const std::uint64_t budget = remaining_budget(u);
   std::uint64_t extent = 0;  // bytes of this entry so far: the end of the last block written
+  util::StreamHasher hasher(util::StreamHasher::Algorithms::sha256);
   for (;;) {
     const void* block = nullptr;
     std::size_t size = 0;
@@ -289,13 +312,19 @@ void copy_data(Unpack& u, const std::string& name, struct archive* reader, struc
     const int r = archive_read_data_block(reader, &block, &size, &offset);
     if (r == ARCHIVE_EOF) break;
     if (failed(r)) u.damaged(error_text(reader));
-    const std::uint64_t end = static_cast<std::uint64_t>(offset < 0 ? 0 : offset) + size;
-    if (end > budget) refuse_size(u, name);
+    const std::uint64_t start = static_cast<std::uint64_t>(offset < 0 ? 0 : offset);
+    const std::uint64_t end = start + size;
+    if (end > remaining_budget_for_stream(u, budget)) refuse_size(u, name);
+    if (start > extent) hash_zeros(hasher, start - extent);
+    hasher.update(block, size);
     if (end > extent) extent = end;
     // Any status below OK is a failure here: a failed write(2) (disk full...) comes back as a WARN.
     if (archive_write_data_block(writer, block, size, offset) < ARCHIVE_OK) write_failed(u, writer, name);
   }
-  u.result.bytes_written += std::max(extent, declared_size(entry));
+  const std::uint64_t size = std::max(extent, declared_size(entry));
+  if (size > extent) hash_zeros(hasher, size - extent);
+  u.result.bytes_written += size;
+  return {"", size, hasher.finish().sha256};
 }
 
 // Checks one header, rewrites it under the target directory and writes it (with its data).
@@ -321,9 +350,11 @@ void extract_entry(Unpack& u, struct archive* reader, struct archive* writer, st
   const fs::path destination = u.target / relative;
   // archive_write_disk chdir()s into paths this long, which would break unpacks on other threads.
   if (destination.native().size() >= PATH_MAX) u.refuse(name, "path is too long");
+  std::string hardlink_relative;
   if (hardlink != nullptr) {
     const auto target_parts = check_hardlink(u, name, hardlink);
-    archive_entry_set_hardlink(entry, (u.target / join(target_parts)).c_str());
+    hardlink_relative = join(target_parts);
+    archive_entry_set_hardlink(entry, (u.target / hardlink_relative).c_str());
   } else if (type == AE_IFLNK) {
     const char* link_target = archive_entry_symlink(entry);
     check_symlink(u, name, parts, link_target != nullptr ? link_target : "");
@@ -334,25 +365,51 @@ void extract_entry(Unpack& u, struct archive* reader, struct archive* writer, st
   check_declared_size(u, name, entry);
 
   check_write_status(u, writer, name, archive_write_header(writer, entry));
-  copy_data(u, name, reader, writer, entry);
+  UnpackedFile file = copy_data(u, name, reader, writer, entry);
   check_write_status(u, writer, name, archive_write_finish_entry(writer));
 
-  if (hardlink != nullptr || type == AE_IFREG) {
-    u.regular_files.insert(relative);
-  } else {
-    u.regular_files.erase(relative);
+  if (hardlink != nullptr) {
+    file = u.regular_files.at(hardlink_relative);  // same inode: same bytes
+  } else if (type != AE_IFREG) {
+    u.regular_files.erase(relative);  // a later entry of another type replaced a file
+    return;
   }
+  file.relpath = relative;
+  u.regular_files[relative] = std::move(file);
 }
 
-ArchiveReader open_reader(const Unpack& u) {
+ArchiveReader new_reader() {
   ArchiveReader reader(archive_read_new());
   if (!reader) throw std::bad_alloc();
   archive_read_support_filter_all(reader.get());
   archive_read_support_format_all(reader.get());
-  if (archive_read_open_filename(reader.get(), u.archive_file.c_str(), kReadBlockSize) != ARCHIVE_OK) {
-    u.damaged(error_text(reader.get()));
-  }
   return reader;
+}
+
+// Bytes streamed from an ArchiveSource into libarchive; the archive size seen by the ratio limit grows
+// as they arrive. A source that throws ends the unpack with its exception.
+struct StreamState {
+  const ArchiveSource* source = nullptr;
+  Unpack* unpack = nullptr;
+  std::uint64_t expected_size = 0;
+  std::uint64_t consumed = 0;
+  std::vector<char> buffer = std::vector<char>(256 * 1024);
+  std::exception_ptr error;
+};
+
+la_ssize_t read_stream(struct archive* a, void* data, const void** out) {
+  auto* state = static_cast<StreamState*>(data);
+  try {
+    std::size_t n = (*state->source)(state->buffer.data(), state->buffer.size());
+    state->consumed += n;
+    state->unpack->archive_size = std::max(state->consumed, state->expected_size);
+    *out = state->buffer.data();
+    return static_cast<la_ssize_t>(n);
+  } catch (...) {
+    state->error = std::current_exception();
+    archive_set_error(a, EIO, "the download was abandoned");
+    return ARCHIVE_FATAL;
+  }
 }
 
 ArchiveWriter open_writer() {
@@ -378,28 +435,16 @@ fs::path create_target(const Unpack& u, const fs::path& target_dir) {
                                      ec.message());
 }
 
-}  // namespace
-
-UnpackResult unpack_archive(const fs::path& archive_file, const fs::path& target_dir, const UnpackLimits& limits) {
-  Unpack u;
-  u.archive_file = archive_file;
-  u.limits = limits;
-
-  std::error_code ec;
-  u.archive_size = fs::file_size(archive_file, ec);
-  if (ec) throw PatchError("archive " + u.archive_name() + " cannot be read: " + ec.message());
-  if (u.archive_size == 0) u.damaged("the file is empty");
-
-  ArchiveReader reader = open_reader(u);
+// Walks every entry of an opened reader into target_dir.
+UnpackResult unpack_entries(Unpack& u, struct archive* reader, const fs::path& target_dir) {
   u.target = create_target(u, target_dir);
   ArchiveWriter writer = open_writer();
-
   for (;;) {
     struct archive_entry* entry = nullptr;
-    const int r = archive_read_next_header(reader.get(), &entry);
+    const int r = archive_read_next_header(reader, &entry);
     if (r == ARCHIVE_EOF) break;
-    if (failed(r)) u.damaged(error_text(reader.get()));
-    extract_entry(u, reader.get(), writer.get(), entry);
+    if (failed(r)) u.damaged(error_text(reader));
+    extract_entry(u, reader, writer.get(), entry);
   }
   if (u.result.entries == 0) u.damaged("it holds no entries");
   // Closing applies the deferred directory permissions and times.
@@ -407,7 +452,50 @@ UnpackResult unpack_archive(const fs::path& archive_file, const fs::path& target
     if (is_disk_failure(archive_errno(writer.get()))) u.storage(archive_errno(writer.get()));
     throw PatchError("archive " + u.archive_name() + ": cannot finish unpacking: " + error_text(writer.get()));
   }
-  return u.result;
+  for (auto& [path, file] : u.regular_files) u.result.files.push_back(std::move(file));
+  return std::move(u.result);
+}
+
+}  // namespace
+
+UnpackResult unpack_archive(const fs::path& archive_file, const fs::path& target_dir, const UnpackLimits& limits) {
+  Unpack u;
+  u.name = archive_file.filename().string();
+  u.limits = limits;
+
+  std::error_code ec;
+  u.archive_size = fs::file_size(archive_file, ec);
+  if (ec) throw PatchError("archive " + u.archive_name() + " cannot be read: " + ec.message());
+  if (u.archive_size == 0) u.damaged("the file is empty");
+
+  ArchiveReader reader = new_reader();
+  if (archive_read_open_filename(reader.get(), archive_file.c_str(), kReadBlockSize) != ARCHIVE_OK) {
+    u.damaged(error_text(reader.get()));
+  }
+  return unpack_entries(u, reader.get(), target_dir);
+}
+
+UnpackResult unpack_stream(const ArchiveSource& source, const std::string& name, std::uint64_t expected_size,
+                           const fs::path& target_dir, const UnpackLimits& limits) {
+  Unpack u;
+  u.name = name;
+  u.limits = limits;
+  u.archive_size = expected_size;
+  StreamState state;
+  state.source = &source;
+  state.unpack = &u;
+  state.expected_size = expected_size;
+  ArchiveReader reader = new_reader();
+  try {
+    if (archive_read_open(reader.get(), &state, nullptr, read_stream, nullptr) != ARCHIVE_OK) {
+      if (state.consumed == 0 && !state.error) u.damaged("the file is empty");
+      u.damaged(error_text(reader.get()));
+    }
+    return unpack_entries(u, reader.get(), target_dir);
+  } catch (const PatchError&) {
+    if (state.error) std::rethrow_exception(state.error);  // the source's reason, not libarchive's echo
+    throw;
+  }
 }
 
 }  // namespace esxmirror::bundle

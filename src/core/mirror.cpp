@@ -56,16 +56,11 @@ bool disk_full(const fs::path& dir) {
                           settings.dest.string(), id));
 }
 
-std::vector<store::FileRow> hash_bundle_files(const fs::path& dir) {
-  std::vector<store::FileRow> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file() || entry.is_symlink()) continue;
-    util::Digests digests = util::hash_file(entry.path());
-    files.push_back({entry.path().lexically_relative(dir).generic_string(),
-                     static_cast<std::int64_t>(entry.file_size()), digests.sha256});
-  }
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
-  return files;
+std::vector<store::FileRow> file_rows(const std::vector<bundle::UnpackedFile>& files) {
+  std::vector<store::FileRow> rows;
+  rows.reserve(files.size());
+  for (const bundle::UnpackedFile& f : files) rows.push_back({f.relpath, static_cast<std::int64_t>(f.size), f.sha256});
+  return rows;
 }
 
 // Every version the bundle should appear under: the ones selected now, then the ones it already had.
@@ -197,9 +192,11 @@ class BundleMirror {
     fs::path unpack_dir = settings_.staging_dir() / (patch.id + ".unpack");
     std::error_code ignored;
     fs::remove_all(unpack_dir, ignored);
+    std::vector<store::FileRow> files;
     try {
       bundle::UnpackResult unpacked = bundle::unpack_archive(job.archive, unpack_dir, settings_.limits);
       for (const std::string& note : unpacked.notes) spdlog::warn("{}: {}", patch.id, note);
+      files = file_rows(unpacked.files);
     } catch (...) {
       fs::remove_all(unpack_dir, ignored);
       discard_download(job.archive);
@@ -208,9 +205,9 @@ class BundleMirror {
     std::string archive_name = bundle::is_safe_component(patch.filename) ? patch.filename : patch.id + ".tgz";
     if (settings_.keep_archives) {
       fs::rename(job.archive, unpack_dir / archive_name);
+      files.push_back({archive_name, static_cast<std::int64_t>(response.bytes), response.digests.sha256});
     }
     discard_download(job.archive);
-    std::vector<store::FileRow> files = hash_bundle_files(unpack_dir);
 
     std::string dir_name = bundle::bundle_dir_name(patch.release_date, patch.id);
     fs::path primary = fs::path(versions.front()) / dir_name;

@@ -14,12 +14,14 @@ struct Digests {
 
 class StreamHasher {
  public:
-  StreamHasher();
+  enum class Algorithms { md5_and_sha256, sha256 };
+  // sha256 only where no md5 is needed (files inside a bundle): half the work.
+  explicit StreamHasher(Algorithms algorithms = Algorithms::md5_and_sha256);
   ~StreamHasher();
   StreamHasher(StreamHasher&&) noexcept;
   StreamHasher& operator=(StreamHasher&&) noexcept;
   void update(const void* data, std::size_t size);
-  // Finishes both digests; the hasher must not be updated afterwards.
+  // Finishes the digests (md5 is empty when not computed); the hasher must not be updated afterwards.
   Digests finish();
   // Restart from empty.
   void reset();
