@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <filesystem>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "esxmirror/bundle/archive.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/streaming_unpack.hpp"
 #include "esxmirror/util/hash.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -25,8 +28,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 struct InFlight {
   const PlannedPatch* planned = nullptr;
-  fs::path archive;                   // where the download streams
-  int checksum_attempts = 0;          // a bad checksum is fetched again once in the same run
+  fs::path archive;                          // where the download lands (complete)
+  fs::path unpack_dir;                       // staging directory it unpacks into
+  std::unique_ptr<StreamingUnpack> stream;   // unpacks while the bytes arrive
+  int checksum_attempts = 0;                 // a bad checksum is fetched again once in the same run
   SteadyClock::time_point started;
 };
 
@@ -115,43 +120,68 @@ class BundleMirror {
 
   void run(const std::vector<PlannedPatch>& work) {
     fs::create_directories(settings_.staging_dir());
-    in_flight_.reserve(work.size());
-    for (const PlannedPatch& planned : work) start(planned);
+    in_flight_.resize(work.size());
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      in_flight_[i].planned = &work[i];
+      in_flight_[i].archive = archive_path(settings_, work[i].patch.id);
+      in_flight_[i].unpack_dir = settings_.staging_dir() / (work[i].patch.id + ".unpack");
+      waiting_.push_back(i);
+    }
+    // The engine gets `jobs` bundles at a time, each with its unpack worker following it.
+    for (int i = 0; i < settings_.jobs; ++i) start_next();
     std::jthread ticker;
     if (settings_.on_progress) ticker = std::jthread([&](std::stop_token stop) { report_progress(stop, work.size()); });
     engine_.run([&](net::Response&& response) {
-      finish(std::move(response));
-      ++done_;
+      if (finish(std::move(response))) {
+        ++done_;
+        start_next();
+      }
     });
     context_.report.requests += engine_.stats().requests;
   }
 
  private:
-  void start(const PlannedPatch& planned) {
-    std::uint64_t tag = in_flight_.size();
-    in_flight_.push_back({&planned, archive_path(settings_, planned.patch.id), 0, SteadyClock::now()});
-    context_.catalog.mark_downloading(planned.patch.id, util::to_unix(context_.clock.now()));
-    if (planned.action == Action::replace) spdlog::info("{}: {}; fetching it again", planned.patch.id, planned.reason);
-    engine_.add({tag, planned.patch.download_url, {}, in_flight_.back().archive});
+  void start_next() {
+    if (waiting_.empty()) return;
+    std::size_t index = waiting_.front();
+    waiting_.pop_front();
+    InFlight& job = in_flight_[index];
+    job.started = SteadyClock::now();
+    context_.catalog.mark_downloading(job.planned->patch.id, util::to_unix(context_.clock.now()));
+    if (job.planned->action == Action::replace) {
+      spdlog::info("{}: {}; fetching it again", job.planned->patch.id, job.planned->reason);
+    }
+    transfer(index);
   }
 
-  void finish(net::Response&& response) {
+  void transfer(std::size_t index) {
+    InFlight& job = in_flight_[index];
+    std::error_code ignored;
+    fs::remove_all(job.unpack_dir, ignored);
+    job.stream = std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir, job.planned->patch.filename,
+                                                   settings_.limits);
+    engine_.add({index, job.planned->patch.download_url, {}, job.archive});
+  }
+
+  // Returns false when the bundle was queued to be fetched again.
+  bool finish(net::Response&& response) {
     InFlight& job = in_flight_[response.tag];
     const PlannedPatch& planned = *job.planned;
     PatchReport report{planned.patch.id, planned.versions, PatchOutcome::failed, {}, {}, response.bytes, 0,
                        util::mask_url(planned.patch.download_url)};
     try {
+      if (response.outcome != net::Outcome::ok) job.stream->abandon();
       if (response.outcome == net::Outcome::aborted) {
         report.reason = "interrupted";
         context_.report.patches.push_back(std::move(report));
-        return;
+        return true;
       }
       context_.report.bytes_downloaded += response.bytes;
       if (response.outcome != net::Outcome::ok) {
         if (disk_full(settings_.staging_dir())) throw_disk_full(settings_, planned.patch.id);
         throw PatchError(fmt::format("download failed: {}", response.error));
       }
-      if (!verify(job, response)) return;  // fetched again
+      if (!verify(job, response)) return false;  // fetched again
       report.path = place(job, response);
       report.outcome = planned.action == Action::replace ? PatchOutcome::replaced : PatchOutcome::placed;
       spdlog::info("{}: placed {} ({} bytes)", planned.patch.id, report.path, response.bytes);
@@ -160,8 +190,12 @@ class BundleMirror {
       report.reason = e.what();
       record_failure(planned, report.reason);
     }
+    job.stream.reset();
+    std::error_code ignored;
+    fs::remove_all(job.unpack_dir, ignored);
     report.seconds = std::chrono::duration<double>(SteadyClock::now() - job.started).count();
     context_.report.patches.push_back(std::move(report));
+    return true;
   }
 
   // True when the download is what the page promised; false when it was queued to be fetched again.
@@ -172,36 +206,43 @@ class BundleMirror {
       throw PatchError("the server sent an HTML page instead of the bundle (a login or captive portal page?)");
     }
     if (!patch.md5 || *patch.md5 == response.digests.md5) return true;
+    job.stream->abandon();
     discard_download(job.archive);
     if (++job.checksum_attempts < 2) {
       spdlog::warn("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5, response.digests.md5);
-      engine_.add({response.tag, patch.download_url, {}, job.archive});
+      transfer(response.tag);
       return false;
     }
     throw PatchError(fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5,
                                  response.digests.md5));
   }
 
-  // Unpacks into staging, then renames into place; returns the primary path relative to dest.
-  std::string place(const InFlight& job, const net::Response& response) {
+  // The unpacked tree in staging: the streamed one when it saw exactly the verified bytes, else the
+  // complete file unpacked now.
+  bundle::UnpackResult unpacked(InFlight& job, const net::Response& response) {
+    try {
+      std::optional<bundle::UnpackResult> streamed = job.stream->finish(response.digests.md5);
+      if (streamed) return std::move(*streamed);
+      std::error_code ignored;
+      fs::remove_all(job.unpack_dir, ignored);
+      return bundle::unpack_archive(job.archive, job.unpack_dir, settings_.limits);
+    } catch (...) {
+      discard_download(job.archive);
+      throw;
+    }
+  }
+
+  // Completes the unpack in staging, then renames into place; returns the primary path relative to dest.
+  std::string place(InFlight& job, const net::Response& response) {
     const PlannedPatch& planned = *job.planned;
     const PatchRecord& patch = planned.patch;
     std::vector<std::string> versions = placement_versions(planned, context_);
     check_names(planned, versions);
 
-    fs::path unpack_dir = settings_.staging_dir() / (patch.id + ".unpack");
-    std::error_code ignored;
-    fs::remove_all(unpack_dir, ignored);
-    std::vector<store::FileRow> files;
-    try {
-      bundle::UnpackResult unpacked = bundle::unpack_archive(job.archive, unpack_dir, settings_.limits);
-      for (const std::string& note : unpacked.notes) spdlog::warn("{}: {}", patch.id, note);
-      files = file_rows(unpacked.files);
-    } catch (...) {
-      fs::remove_all(unpack_dir, ignored);
-      discard_download(job.archive);
-      throw;
-    }
+    bundle::UnpackResult result = unpacked(job, response);
+    for (const std::string& note : result.notes) spdlog::warn("{}: {}", patch.id, note);
+    std::vector<store::FileRow> files = file_rows(result.files);
+    const fs::path& unpack_dir = job.unpack_dir;
     std::string archive_name = bundle::is_safe_component(patch.filename) ? patch.filename : patch.id + ".tgz";
     if (settings_.keep_archives) {
       fs::rename(job.archive, unpack_dir / archive_name);
@@ -247,6 +288,7 @@ class BundleMirror {
   const SyncSettings& settings_;
   net::TransferEngine engine_;
   std::vector<InFlight> in_flight_;
+  std::deque<std::size_t> waiting_;  // indexes into in_flight_ not handed to the engine yet
   std::atomic<int> done_{0};
 };
 
