@@ -124,7 +124,7 @@ TEST_CASE("a bundle for two selected versions is downloaded and stored once, the
   CHECK_FALSE(fs::exists(f.dest / "3.0.2" / "2007-12-20_ESX-1003176"));
 }
 
-TEST_CASE("--dry-run lists what would be fetched, downloads no bundle and creates nothing", "[sync]") {
+TEST_CASE("a dry run lists what would be fetched, downloads no bundle and creates nothing", "[sync]") {
   MirrorFixture f;
   ProcessResult r = f.sync({"--esx-version", "3.0.1", "--dry-run", "-v"});
   INFO(r.all());
@@ -262,7 +262,7 @@ TEST_CASE("a page that now shows a different md5 makes the bundle be fetched aga
   }
 }
 
-TEST_CASE("--keep-archives keeps the verified archive inside the bundle directory", "[sync]") {
+TEST_CASE("keep-archives keeps the verified archive inside the bundle directory", "[sync]") {
   MirrorFixture f;
   REQUIRE(f.sync({"--esx-version", "3.0.1", "--keep-archives"}).exit_code == 0);
   SampleSite site = f.server.site();
