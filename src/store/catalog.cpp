@@ -142,6 +142,16 @@ void Catalog::mark_downloading(const std::string& id, std::int64_t now) {
       .run();
 }
 
+void Catalog::mark_verified(const std::string& id, const std::string& md5, const std::string& sha256,
+                            std::int64_t size, const std::optional<std::string>& verified_md5_expected,
+                            std::int64_t now) {
+  db_.prepare(
+         "UPDATE bundles SET state = 'verified', md5 = ?, sha256 = ?, size = ?, verified_md5_expected = ?, "
+         "updated_at = ? WHERE patch_id = ? AND state != 'placed'")
+      .bind(md5, sha256, size, verified_md5_expected, now, id)
+      .run();
+}
+
 void Catalog::mark_failed(const std::string& id, const std::string& error, std::int64_t next_retry_at,
                           std::int64_t now) {
   // A placed bundle whose replacement failed stays placed (its old copy is intact); the error is kept.
@@ -170,6 +180,18 @@ void Catalog::mark_placed(const std::string& id, const Placed& placed, std::int6
   transaction.commit();
 }
 
+void Catalog::forget_placement(const std::string& id, std::int64_t now) {
+  Database::Transaction transaction(db_);
+  db_.prepare(
+         "UPDATE bundles SET state = 'discovered', path = NULL, placed_at = NULL, updated_at = ? "
+         "WHERE patch_id = ? AND state = 'placed'")
+      .bind(now, id)
+      .run();
+  db_.prepare("DELETE FROM placements WHERE patch_id = ?").bind(id).run();
+  db_.prepare("DELETE FROM bundle_files WHERE patch_id = ?").bind(id).run();
+  transaction.commit();
+}
+
 void Catalog::add_placement(const std::string& id, const PlacementRow& placement) {
   db_.prepare("INSERT OR REPLACE INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)")
       .bind(id, placement.version, placement.path, placement.is_link)
@@ -179,7 +201,8 @@ void Catalog::add_placement(const std::string& id, const PlacementRow& placement
 std::vector<std::string> Catalog::make_due(const std::vector<std::string>& ids, std::vector<std::string>& unknown) {
   std::vector<std::string> changed;
   Database::Transaction transaction(db_);
-  auto update = db_.prepare("UPDATE bundles SET next_retry_at = NULL WHERE patch_id = ? AND state = 'failed'");
+  // Also a placed bundle whose replacement failed: it waits out a backoff too (see plan_patches).
+  auto update = db_.prepare("UPDATE bundles SET next_retry_at = NULL WHERE patch_id = ?");
   for (const std::string& id : ids) {
     if (!bundle(id)) {
       unknown.push_back(id);
@@ -194,9 +217,11 @@ std::vector<std::string> Catalog::make_due(const std::vector<std::string>& ids, 
 
 std::vector<std::string> Catalog::make_all_failed_due() {
   std::vector<std::string> ids;
-  auto s = db_.prepare("SELECT patch_id FROM bundles WHERE state = 'failed' ORDER BY patch_id");
+  // Failed bundles, and placed ones whose replacement failed (what `status` lists as failed).
+  auto s = db_.prepare(
+      "SELECT patch_id FROM bundles WHERE state = 'failed' OR last_error IS NOT NULL ORDER BY patch_id");
   while (s.step()) ids.push_back(s.text(0));
-  db_.exec("UPDATE bundles SET next_retry_at = NULL WHERE state = 'failed'");
+  db_.exec("UPDATE bundles SET next_retry_at = NULL WHERE state = 'failed' OR last_error IS NOT NULL");
   return ids;
 }
 
@@ -235,6 +260,10 @@ std::vector<FileRow> Catalog::files(const std::string& id) {
 }
 
 std::int64_t Catalog::start_run(std::int64_t now) {
+  // Runs start under the mirror's lock, so a run still marked running died without finishing (SIGKILL,
+  // crash, power loss): say so rather than show it running forever.
+  db_.exec("UPDATE runs SET outcome = 'abandoned', message = 'ended without finishing (killed or crashed)' "
+           "WHERE outcome = 'running'");
   db_.prepare("INSERT INTO runs (started_at) VALUES (?)").bind(now).run();
   auto s = db_.prepare("SELECT last_insert_rowid()");
   s.step();

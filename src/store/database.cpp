@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+#include <fstream>
+#include <utility>
+
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/store/migrations.hpp"
 
@@ -23,6 +27,22 @@ bool is_damage(int rc) {
   return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
 }
 
+// Opened read-only, SQLite reads a file shorter than its 100-byte header as an empty database (schema 0):
+// a non-empty state file must at least start with a whole SQLite header, or it is damage, not "old".
+void check_header(const std::filesystem::path& path) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || size == 0) return;  // not a regular file (SQLite says so itself) or a new, empty one
+  char header[16] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(header, sizeof header);
+  if (size < 100 || in.gcount() != sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
+    throw Error(ExitCode::storage, fmt::format("state database {} is damaged (not a whole SQLite database file, {} "
+                                               "bytes): {}",
+                                               path.string(), size, recovery_hint(path)));
+  }
+}
+
 }  // namespace
 
 // ---- Statement ----
@@ -38,6 +58,10 @@ Statement::Statement(Statement&& other) noexcept
 }
 
 void Statement::fail(int rc) const {
+  if (is_damage(rc)) {
+    throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_),
+                                               recovery_hint(where_)));
+  }
   throw Error(ExitCode::storage, fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_),
                                              sqlite3_errstr(rc)));
 }
@@ -95,6 +119,7 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     throw Error(ExitCode::storage,
                 fmt::format("no state database at {}: run `esxmirror sync` first (or pass --state)", path.string()));
   }
+  if (exists) check_header(path);
   int flags = SQLITE_OPEN_FULLMUTEX;
   std::string target = path.string();
   if (mode == Mode::read_write) flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -104,6 +129,14 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     target = ":memory:";
   }
   int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
+  // A constructor that throws runs no destructor: close the connection (even a failed open's) then.
+  struct CloseOnThrow {
+    sqlite3*& db;
+    bool armed = true;
+    ~CloseOnThrow() {
+      if (armed) sqlite3_close_v2(std::exchange(db, nullptr));
+    }
+  } close_on_throw{db_};
   if (rc != SQLITE_OK) fail("cannot open", rc);
   sqlite3_busy_timeout(db_, 5000);
   sqlite3_extended_result_codes(db_, 1);
@@ -124,7 +157,9 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     if (rc != SQLITE_OK) fail("cannot read", rc);
   }
 
-  check_integrity();
+  // A run that writes checks the whole file first, so damage stops it before it changes anything;
+  // read-only commands (list, status) stay fast and still fail clearly on the first damaged page.
+  if (mode != Mode::read_only) check_integrity();
   if (mode == Mode::read_write) exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   exec("PRAGMA foreign_keys=ON;");
   if (mode == Mode::read_only) {
@@ -139,6 +174,7 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   } else {
     migrate();
   }
+  close_on_throw.armed = false;
 }
 
 Database::~Database() { sqlite3_close_v2(db_); }
@@ -166,6 +202,9 @@ void Database::check_integrity() {
   sqlite3_free(message);
   if (rc != SQLITE_OK) fail("cannot read", rc);
   if (result != "ok") {
+    for (char& c : result) {
+      if (c == '\n' || c == '\r') c = ' ';  // the message is one line
+    }
     throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", path_.string(), result,
                                                recovery_hint(path_)));
   }

@@ -94,10 +94,19 @@ class Catalog {
   std::optional<BundleRow> bundle(const std::string& id);
 
   void mark_downloading(const std::string& id, std::int64_t now);
+  // The archive of a bundle not placed yet passed verification and is about to be renamed into place:
+  // `verified`, with its digests (placements and files stay empty). After a crash between the rename and
+  // mark_placed, the copy found under the final name is adopted with these digests. A placed bundle (one
+  // being replaced) is left as it is: its old copy is what is on disk until the exchange.
+  void mark_verified(const std::string& id, const std::string& md5, const std::string& sha256, std::int64_t size,
+                     const std::optional<std::string>& verified_md5_expected, std::int64_t now);
   // Records a failure: increments `failures`, stores the error and when it is due again.
   void mark_failed(const std::string& id, const std::string& error, std::int64_t next_retry_at, std::int64_t now);
   // Records a placed bundle with its placements and file hashes, in one transaction.
   void mark_placed(const std::string& id, const Placed& placed, std::int64_t now);
+  // The placed copy is gone from disk (removed by hand): back to `discovered`, without placements or
+  // file hashes, so nothing lists it as placed until it is fetched again.
+  void forget_placement(const std::string& id, std::int64_t now);
   // Adds or replaces one placement (a link for a newly selected version).
   void add_placement(const std::string& id, const PlacementRow& placement);
   // Makes failed bundles due now; returns the ids changed. Unknown ids are returned in `unknown`.

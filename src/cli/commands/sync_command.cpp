@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -22,6 +23,21 @@ void validate(const SyncSettings& s) {
   if (s.versions.empty()) throw Error(ExitCode::usage, "sync needs at least one --esx-version, e.g. --esx-version 3.0.1");
 }
 
+// The last success the metrics file already records (for a run that cannot read the state database).
+std::int64_t previous_last_success(const std::string& file) {
+  const std::string name = "esxmirror_last_success_timestamp_seconds ";
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    try {
+      return std::stoll(line.substr(name.size()));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
 // Bundles per state and the newest successful run, read back from the state database for the metrics.
 void write_metrics(const Options& options, const RunReport& report) {
   std::map<std::string, int> by_state;
@@ -35,6 +51,7 @@ void write_metrics(const Options& options, const RunReport& report) {
     if (s.step()) last_success = s.optional_integer(0).value_or(0);
   } catch (const Error& e) {
     spdlog::warn("metrics without catalog counts: {}", e.what());
+    last_success = previous_last_success(options.metrics_file);
   }
   util::write_file_atomic(options.metrics_file, render_metrics(report, finished, last_success, by_state));
 }
@@ -45,7 +62,20 @@ int run_sync(Options& options) {
   validate(options.sync);
   options.sync.network.stop_flag = &stop_requested();
   options.sync.on_progress = progress_printer(options);
-  RunReport report = sync(options.sync);
+  RunReport report;
+  try {
+    report = sync(options.sync);
+  } catch (const Error& e) {
+    // Refused before the run started (lock held, state database unusable): the report and the metrics
+    // still record it, so monitoring never keeps showing the previous run's exit code.
+    end_progress_line();
+    if (options.report_file.empty() && (options.metrics_file.empty() || options.sync.dry_run)) throw;
+    report.dry_run = options.sync.dry_run;
+    report.exit_code = e.code();
+    report.outcome = e.code() == ExitCode::interrupted ? "interrupted" : "failed";
+    report.message = e.what();
+    report.started_at = report.finished_at = util::iso8601(util::system_clock().now());
+  }
   end_progress_line();
 
   if (!report.message.empty()) print_error(report.message);
