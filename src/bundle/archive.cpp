@@ -75,6 +75,7 @@ struct Unpack {
   fs::path target;   // canonical
   UnpackLimits limits;
   std::uint64_t archive_size = 0;  // streamed: max(bytes read so far, expected size)
+  bool streaming = false;          // archive_size still grows: only bytes written can be held to the ratio
   UnpackResult result;
   std::map<std::string, UnpackedFile> regular_files;  // regular files written so far, by relative path
 
@@ -282,7 +283,11 @@ std::uint64_t declared_size(struct archive_entry* entry) {
 // when the entry is abandoned halfway: refuse a declared size past the limits before the header is
 // written. The data itself is counted again as it is written (copy_data).
 void check_declared_size(const Unpack& u, const std::string& name, struct archive_entry* entry) {
-  if (declared_size(entry) > remaining_budget(u)) refuse_size(u, name);
+  std::uint64_t budget = remaining_budget(u);
+  if (u.streaming && u.result.bytes_written < u.limits.max_total_bytes) {
+    budget = u.limits.max_total_bytes - u.result.bytes_written;  // the ratio is checked per block as bytes arrive
+  }
+  if (declared_size(entry) > budget) refuse_size(u, name);
 }
 
 // Streams one entry's data from reader to writer, counting what is written against the limits. Holes
@@ -481,6 +486,7 @@ UnpackResult unpack_stream(const ArchiveSource& source, const std::string& name,
   u.name = name;
   u.limits = limits;
   u.archive_size = expected_size;
+  u.streaming = true;
   StreamState state;
   state.source = &source;
   state.unpack = &u;
