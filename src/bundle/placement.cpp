@@ -17,7 +17,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <system_error>
 
@@ -37,14 +36,6 @@ namespace {
 
 [[noreturn]] void throw_place_error(const fs::path& what, const std::error_code& ec) {
   throw_place_error(what, ec.value());
-}
-
-std::string random_suffix() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string suffix(12, '0');
-  for (char& c : suffix) c = digits[generator() % 16];
-  return suffix;
 }
 
 bool ends_with_ci(const std::string& text, const std::string& suffix) {
@@ -134,7 +125,7 @@ bool move_into_place(const fs::path& from, const fs::path& to) {
   }
   if (err != EINVAL && err != ENOSYS) throw_place_error(to, err);
 
-  const fs::path aside = to.parent_path() / ("." + to.filename().string() + ".old-" + random_suffix());
+  const fs::path aside = to.parent_path() / ("." + to.filename().string() + ".old-" + util::random_suffix());
   if (::rename(to.c_str(), aside.c_str()) != 0) throw_place_error(to, errno);
   if (::rename(from.c_str(), to.c_str()) != 0) {
     const int rename_err = errno;
@@ -200,7 +191,7 @@ void place_link(const fs::path& target, const fs::path& link) {
   if (relative.empty()) throw_place_error(link, EXDEV);
 
   create_parent(link_abs);
-  const fs::path temp = link_abs.parent_path() / ("." + link_abs.filename().string() + ".tmp-" + random_suffix());
+  const fs::path temp = link_abs.parent_path() / ("." + link_abs.filename().string() + ".tmp-" + util::random_suffix());
   if (::symlink(relative.c_str(), temp.c_str()) != 0) throw_place_error(link, errno);
 
   // A plain rename replaces an old link or file atomically; an old full copy (a directory, from before

@@ -52,14 +52,6 @@ std::string describe_errno(int err) {
   throw Error(ExitCode::storage, "cannot write " + target.string() + ": " + describe_errno(err));
 }
 
-std::string random_suffix() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string suffix(12, '0');
-  for (char& c : suffix) c = digits[generator() % 16];
-  return suffix;
-}
-
 fs::path parent_or_cwd(const fs::path& p) { return p.has_parent_path() ? p.parent_path() : fs::path("."); }
 
 // Writes all of `content` to `fd`; returns 0 or the errno of the failed write.
@@ -176,6 +168,14 @@ bool is_within(const fs::path& root, const fs::path& path) {
     if (root_parts[i] != path_parts[i]) return false;
   }
   return true;
+}
+
+std::string random_suffix() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string suffix(12, '0');
+  for (char& c : suffix) c = digits[generator() % 16];
+  return suffix;
 }
 
 }  // namespace esxmirror::util

@@ -13,6 +13,9 @@ void write_file_atomic(const std::filesystem::path& target, std::string_view con
 // Reads a whole file; throws std::runtime_error naming the file.
 std::string read_file(const std::filesystem::path& file);
 
+// 12 random hex digits, for temporary names beside a final one.
+std::string random_suffix();
+
 // fsync a directory so a rename inside it is durable.
 void fsync_dir(const std::filesystem::path& dir);
 
