@@ -2,6 +2,7 @@
 find_package(PkgConfig REQUIRED)
 find_package(CURL REQUIRED)
 find_package(LibArchive REQUIRED)
+find_package(ZLIB REQUIRED)  # gzip trailers (CRC-32), which libarchive does not check
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(spdlog REQUIRED)

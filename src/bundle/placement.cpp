@@ -179,7 +179,7 @@ bool place_directory(const fs::path& staging_dir, const fs::path& final_dir) {
   return replaced;
 }
 
-void place_link(const fs::path& target, const fs::path& link) {
+void place_link(const fs::path& target, const fs::path& link, const fs::path& temp_dir) {
   const fs::path target_abs = absolute_normal(target);
   const fs::path link_abs = absolute_normal(link);
   // Replacing `link` removes what was there; it must not be (or hold) the target itself.
@@ -191,12 +191,25 @@ void place_link(const fs::path& target, const fs::path& link) {
   if (relative.empty()) throw_place_error(link, EXDEV);
 
   create_parent(link_abs);
-  const fs::path temp = link_abs.parent_path() / ("." + link_abs.filename().string() + ".tmp-" + util::random_suffix());
+  const std::string temp_name = "." + link_abs.filename().string() + ".tmp-" + util::random_suffix();
+  fs::path temp = link_abs.parent_path() / temp_name;
+  if (!temp_dir.empty()) {
+    std::error_code ignored;
+    fs::create_directories(temp_dir, ignored);
+    temp = temp_dir / temp_name;
+  }
   if (::symlink(relative.c_str(), temp.c_str()) != 0) throw_place_error(link, errno);
 
   // A plain rename replaces an old link or file atomically; an old full copy (a directory, from before
   // the bundle was shared between versions) is exchanged atomically and then removed.
-  if (::rename(temp.c_str(), link_abs.c_str()) != 0) {
+  int renamed = ::rename(temp.c_str(), link_abs.c_str());
+  if (renamed != 0 && errno == EXDEV) {  // temp_dir on another filesystem after all: make it beside
+    ::unlink(temp.c_str());
+    temp = link_abs.parent_path() / temp_name;
+    if (::symlink(relative.c_str(), temp.c_str()) != 0) throw_place_error(link, errno);
+    renamed = ::rename(temp.c_str(), link_abs.c_str());
+  }
+  if (renamed != 0) {
     const int err = errno;
     if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {
       try {

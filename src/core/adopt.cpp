@@ -28,6 +28,13 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
     placed.md5 = digests.md5;
     placed.sha256 = digests.sha256;
     placed.size = static_cast<std::int64_t>(fs::file_size(dir / patch.filename));
+  } else if (auto row = context.catalog.bundle(patch.id);
+             row && row->state == store::BundleState::verified && row->md5 && row->sha256 && row->size &&
+             (!patch.md5 || row->verified_md5_expected == patch.md5)) {
+    // Verified and being renamed into place when the last run stopped: this copy is that download.
+    placed.md5 = *row->md5;
+    placed.sha256 = *row->sha256;
+    placed.size = *row->size;
   }
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file() || entry.is_symlink()) continue;
@@ -41,7 +48,7 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
   for (std::size_t i = 1; i < planned.versions.size(); ++i) {
     fs::path link = fs::path(planned.versions[i]) / dir_name;
     if (!bundle::is_safe_component(planned.versions[i])) continue;
-    bundle::place_link(dir, context.settings.dest / link);
+    bundle::place_link(dir, context.settings.dest / link, context.settings.staging_dir());
     placed.placements.push_back({planned.versions[i], link.generic_string(), true});
   }
   context.catalog.mark_placed(patch.id, placed, util::to_unix(context.clock.now()));

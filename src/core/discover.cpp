@@ -74,6 +74,29 @@ std::vector<std::string> pages_to_check(const std::vector<std::string>& links, b
   return check;
 }
 
+// A page that yields no bundle is a KB note, unless its download link was refused (file://, ftp://...):
+// for a selected version that is a patch we cannot mirror, so it counts as a page failure. A fresh page
+// with no version on it at all (garbage, a changed layout) is worth a warning too.
+void note_page_without_bundle(const SyncSettings& settings, const std::string& page_url, const PatchRecord& record,
+                              bool is_fresh, DiscoverResult& result) {
+  bool selected = false;
+  for (const std::string& v : record.versions) {
+    for (const std::string& wanted : settings.versions) selected = selected || source::version_matches(v, wanted);
+  }
+  for (const std::string& warning : record.warnings) {
+    if (selected && warning.rfind("download link ", 0) == 0) {
+      ++result.page_failures;
+      result.warnings.push_back(fmt::format("patch page {}: {}", util::mask_url(page_url), warning));
+      return;
+    }
+  }
+  if (is_fresh && record.versions.empty()) {
+    result.warnings.push_back(fmt::format("patch page {} shows no patch (no ESX version found); if the layout "
+                                          "changed, check the rules with `esxmirror rules test`",
+                                          util::mask_url(page_url)));
+  }
+}
+
 bool host_allowed(const std::string& url, const std::set<std::string>& hosts) {
   auto host = util::url_host(url);
   return host && hosts.count(*host) > 0;
@@ -125,14 +148,21 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
   }
 
   // Links to other hosts are refused unless allowed (a hostile or hijacked index cannot send us anywhere).
+  // The first few are named; a flood of them (a hostile index) is counted, not logged line by line.
+  constexpr std::size_t kNamedOtherHostLinks = 20;
   std::vector<std::string> allowed_links;
+  std::size_t other_host_links = 0;
   for (const std::string& link : links) {
     if (host_allowed(link, page_hosts)) {
       allowed_links.push_back(link);
-    } else {
+    } else if (++other_host_links <= kNamedOtherHostLinks) {
       result.warnings.push_back(fmt::format("ignoring link to another host: {} (add it to allowed_hosts to follow it)",
                                             util::mask_url(link)));
     }
+  }
+  if (other_host_links > kNamedOtherHostLinks) {
+    result.warnings.push_back(fmt::format("ignoring {} more links to other hosts on the index {}",
+                                          other_host_links - kNamedOtherHostLinks, util::mask_url(index_url)));
   }
 
   // 2. The detail pages.
@@ -199,7 +229,10 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
     auto known_record = known.find(link);
     if (!is_fresh && known_record == known.end()) continue;
     const PatchRecord& record = is_fresh ? fresh_record->second : known_record->second;
-    if (!record.has_bundle()) continue;
+    if (!record.has_bundle()) {
+      note_page_without_bundle(settings, link, record, is_fresh, result);
+      continue;
+    }
     if (!seen_ids.insert(record.id).second) {
       result.warnings.push_back(fmt::format("patch {} is listed on more than one page; using the first", record.id));
       continue;

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/bundle/archive.hpp"
+#include "esxmirror/bundle/gzip_check.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/streaming_unpack.hpp"
@@ -91,13 +92,13 @@ void check_names(const PlannedPatch& planned, const std::vector<std::string>& ve
 
 // Links `version/dir` to the primary copy for every version but the primary; returns the placements.
 std::vector<store::PlacementRow> place_links(const fs::path& dest, const std::vector<std::string>& versions,
-                                             const std::string& dir_name) {
+                                             const std::string& dir_name, const fs::path& temp_dir) {
   std::vector<store::PlacementRow> placements;
   fs::path primary = fs::path(versions.front()) / dir_name;
   placements.push_back({versions.front(), primary.generic_string(), false});
   for (std::size_t i = 1; i < versions.size(); ++i) {
     fs::path link = fs::path(versions[i]) / dir_name;
-    bundle::place_link(dest / primary, dest / link);
+    bundle::place_link(dest / primary, dest / link, temp_dir);
     placements.push_back({versions[i], link.generic_string(), true});
   }
   return placements;
@@ -222,6 +223,9 @@ class BundleMirror {
   bundle::UnpackResult unpacked(InFlight& job, const net::Response& response) {
     try {
       std::optional<bundle::UnpackResult> streamed = job.stream->finish(response.digests.md5);
+      // Without an md5 on the page, the archive's own checks are all there is; libarchive skips the gzip CRC.
+      const PatchRecord& patch = job.planned->patch;
+      if (!patch.md5) bundle::verify_gzip(job.archive, patch.filename.empty() ? patch.id : patch.filename);
       if (streamed) return std::move(*streamed);
       std::error_code ignored;
       fs::remove_all(job.unpack_dir, ignored);
@@ -253,8 +257,12 @@ class BundleMirror {
     std::string dir_name = bundle::bundle_dir_name(patch.release_date, patch.id);
     fs::path primary = fs::path(versions.front()) / dir_name;
     auto previous = context_.catalog.bundle(patch.id);
+    // Recorded before the rename: a crash right after it leaves a copy the next run adopts with these digests.
+    context_.catalog.mark_verified(patch.id, response.digests.md5, response.digests.sha256,
+                                   static_cast<std::int64_t>(response.bytes), patch.md5,
+                                   util::to_unix(context_.clock.now()));
     bool replaced = bundle::place_directory(unpack_dir, settings_.dest / primary);
-    std::vector<store::PlacementRow> placements = place_links(settings_.dest, versions, dir_name);
+    std::vector<store::PlacementRow> placements = place_links(settings_.dest, versions, dir_name, settings_.staging_dir());
     if (previous) remove_stale(settings_.dest, previous->path, placements);
     if (replaced) spdlog::info("{}: replaced the previous copy at {}", patch.id, primary.generic_string());
 
@@ -310,7 +318,7 @@ void link_versions(const PlannedPatch& planned, MirrorContext& context) {
     if (placed != context.placed_versions.end() && placed->second.count(version)) continue;
     if (!bundle::is_safe_component(version)) continue;
     fs::path link = fs::path(version) / dir_name;
-    bundle::place_link(context.settings.dest / primary, context.settings.dest / link);
+    bundle::place_link(context.settings.dest / primary, context.settings.dest / link, context.settings.staging_dir());
     context.catalog.add_placement(planned.patch.id, {version, link.generic_string(), true});
   }
   context.report.patches.push_back({planned.patch.id, planned.versions, PatchOutcome::linked, {},

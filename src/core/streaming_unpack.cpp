@@ -17,6 +17,10 @@ namespace {
 
 // Thrown inside the worker when the download is abandoned; never leaves the worker.
 struct Abandoned {};
+// Thrown inside the worker for a zip: read as a stream, libarchive sees only the local headers (no file
+// modes, symlinks as plain files, names the central directory may contradict). A zip is unpacked from
+// the complete file instead, through its central directory, like any reader of the mirror would see it.
+struct NotStreamable {};
 
 constexpr auto kPollInterval = std::chrono::milliseconds(2);
 
@@ -73,8 +77,13 @@ std::size_t StreamingUnpack::read_some(void* buffer, std::size_t size) {
 
 void StreamingUnpack::follow() {
   util::StreamHasher hasher;
+  bool first = true;
   auto source = [&](void* buffer, std::size_t size) {
     std::size_t n = read_some(buffer, size);
+    if (first && n > 0) {
+      first = false;
+      if (static_cast<const char*>(buffer)[0] == 'P') throw NotStreamable{};  // "PK\3\4" (or a rare tar)
+    }
     hasher.update(buffer, n);
     return n;
   };
@@ -82,6 +91,8 @@ void StreamingUnpack::follow() {
     try {
       result_ = bundle::unpack_stream(source, name_, 0, target_dir_, limits_);
     } catch (const Abandoned&) {
+      throw;
+    } catch (const NotStreamable&) {
       throw;
     } catch (...) {
       error_ = std::current_exception();
@@ -93,6 +104,8 @@ void StreamingUnpack::follow() {
     consumed_md5_ = hasher.finish().md5;
   } catch (const Abandoned&) {
     consumed_md5_.clear();
+  } catch (const NotStreamable&) {
+    consumed_md5_.clear();  // finish() falls back to unpacking the complete file
   } catch (...) {
     consumed_md5_.clear();  // could not even read the file: fall back to unpacking it whole
   }

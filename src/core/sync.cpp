@@ -24,12 +24,32 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// What earlier runs left in staging when they were killed: half-unpacked trees and swapped-out old
-// copies. Partial downloads stay: they are resumed.
+// A hidden temporary name of ours: ".<name>.tmp-<random>" (atomic writes, links being placed) or
+// ".<name>.old-<random>" (a copy set aside while replacing, on filesystems without renameat2 flags).
+bool is_temporary_name(const std::string& name) {
+  return name.size() > 1 && name[0] == '.' && (name.find(".tmp-") != std::string::npos ||
+                                               name.find(".old-") != std::string::npos);
+}
+
+// What earlier runs left when they were killed: in staging, half-unpacked trees, swapped-out old copies
+// and temporary files; beside final names (dest and its version directories), temporary links and
+// set-aside copies. Partial downloads stay: they are resumed.
 void clean_staging(const SyncSettings& settings) {
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(settings.staging_dir(), ignored)) {
-    if (entry.is_directory(ignored)) fs::remove_all(entry.path(), ignored);
+    if (entry.is_directory(ignored) || is_temporary_name(entry.path().filename().string())) {
+      fs::remove_all(entry.path(), ignored);
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(settings.dest, ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (is_temporary_name(name)) {
+      fs::remove_all(entry.path(), ignored);
+    } else if (name != ".esxmirror" && !entry.is_symlink(ignored) && entry.is_directory(ignored)) {
+      for (const auto& inner : fs::directory_iterator(entry.path(), ignored)) {
+        if (is_temporary_name(inner.path().filename().string())) fs::remove_all(inner.path(), ignored);
+      }
+    }
   }
 }
 
@@ -48,6 +68,8 @@ PlanInput plan_input(const SyncSettings& settings, const DiscoverResult& found, 
       input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
     }
   }
+  // Not placed any more: if fetching it again fails, neither `list` nor the index may show it as placed.
+  for (const std::string& id : input.missing_on_disk) catalog.forget_placement(id, now);
   input.placed_versions = placed_versions;
   return input;
 }
@@ -143,7 +165,9 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     }
     mirror_bundles(to_fetch, context);
     if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
-    if (!settings.dry_run) publish::write_repository_index(settings.dest, catalog.entries(), clock.now());
+    if (!settings.dry_run) {
+      publish::write_repository_index(settings.dest, catalog.entries(), clock.now(), settings.staging_dir());
+    }
   } catch (const Error& e) {
     report.exit_code = e.code();
     report.message = e.what();

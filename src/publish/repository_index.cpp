@@ -99,9 +99,16 @@ std::string render_index_html(const std::vector<store::CatalogEntry>& entries, u
 }
 
 void write_repository_index(const std::filesystem::path& dest, const std::vector<store::CatalogEntry>& entries,
-                            util::TimePoint generated) {
-  util::write_file_atomic(dest / "manifest.json", render_manifest(entries, generated));
-  util::write_file_atomic(dest / "index.html", render_index_html(entries, generated));
+                            util::TimePoint generated, const std::filesystem::path& temp_dir) {
+  if (temp_dir.empty()) {
+    util::write_file_atomic(dest / "manifest.json", render_manifest(entries, generated));
+    util::write_file_atomic(dest / "index.html", render_index_html(entries, generated));
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(temp_dir, ec);  // a failure shows as the write's own error
+  util::write_file_atomic(dest / "manifest.json", render_manifest(entries, generated), temp_dir);
+  util::write_file_atomic(dest / "index.html", render_index_html(entries, generated), temp_dir);
 }
 
 }  // namespace esxmirror::publish

@@ -70,10 +70,9 @@ int write_all(int fd, std::string_view content) {
   return 0;
 }
 
-// Creates a new, hidden temporary file beside `target` (".<name>.tmp-<random>"), mode 0666 minus the
-// umask like any new file, so a served file stays readable by the web server.
-int create_temp_beside(const fs::path& target, fs::path& temp) {
-  const fs::path dir = parent_or_cwd(target);
+// Creates a new, hidden temporary file for `target` in `dir` (".<name>.tmp-<random>"), mode 0666 minus
+// the umask like any new file, so a served file stays readable by the web server.
+int create_temp_beside(const fs::path& target, const fs::path& dir, fs::path& temp) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     temp = dir / ("." + target.filename().string() + ".tmp-" + random_suffix());
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -108,8 +107,12 @@ std::vector<fs::path> components(const fs::path& p) {
 }  // namespace
 
 void write_file_atomic(const fs::path& target, std::string_view content) {
+  write_file_atomic(target, content, parent_or_cwd(target));
+}
+
+void write_file_atomic(const fs::path& target, std::string_view content, const fs::path& temp_dir) {
   fs::path temp;
-  Fd fd(create_temp_beside(target, temp));
+  Fd fd(create_temp_beside(target, temp_dir, temp));
   if (fd.get() < 0) throw_write_error(target, errno);
 
   auto fail = [&](int err) {

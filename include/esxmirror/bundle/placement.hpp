@@ -23,7 +23,10 @@ std::string bundle_dir_name(const std::optional<std::string>& iso_date, const st
 bool place_directory(const std::filesystem::path& staging_dir, const std::filesystem::path& final_dir);
 
 // Makes `link` a relative symlink to `target` (both inside the mirror), replacing an existing link
-// atomically. Throws esxmirror::Error(storage) on failure.
-void place_link(const std::filesystem::path& target, const std::filesystem::path& link);
+// atomically. The link is made under a temporary name in `temp_dir` when given (created if missing; on the
+// mirror's filesystem, e.g. the staging directory) and renamed to `link`, so a crash leaves no temporary
+// name beside the final one; else beside `link`. Throws esxmirror::Error(storage) on failure.
+void place_link(const std::filesystem::path& target, const std::filesystem::path& link,
+                const std::filesystem::path& temp_dir = {});
 
 }  // namespace esxmirror::bundle

@@ -15,8 +15,10 @@ std::string render_manifest(const std::vector<store::CatalogEntry>& entries, uti
 std::string render_index_html(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated);
 
 // Writes both files atomically (temporary file + rename). Lists only placed bundles, never .esxmirror/.
+// The temporary files go to `temp_dir` when given (created if missing; on dest's filesystem, e.g. the
+// staging directory), so a crash mid-write leaves nothing in dest; else beside the files.
 // Throws Error(storage) when they cannot be written.
 void write_repository_index(const std::filesystem::path& dest, const std::vector<store::CatalogEntry>& entries,
-                            util::TimePoint generated);
+                            util::TimePoint generated, const std::filesystem::path& temp_dir = {});
 
 }  // namespace esxmirror::publish

@@ -9,6 +9,10 @@ namespace esxmirror::util {
 // Writes `content` to a temporary file beside `target`, fsyncs it, then renames it over `target`.
 // Readers see the old file or the new one, never a mix. Throws esxmirror::Error(storage) on failure.
 void write_file_atomic(const std::filesystem::path& target, std::string_view content);
+// The same with the temporary file in `temp_dir` (on the same filesystem as `target`), so that a crash
+// between writing and renaming leaves nothing half-written beside `target`, where it would be served.
+void write_file_atomic(const std::filesystem::path& target, std::string_view content,
+                       const std::filesystem::path& temp_dir);
 
 // Reads a whole file; throws std::runtime_error naming the file.
 std::string read_file(const std::filesystem::path& file);
