@@ -210,7 +210,7 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
       result.warnings.push_back(fmt::format("cannot read patch page {}: {}", util::mask_url(url), r.error));
     }
   });
-  result.requests = engine.stats().requests + 1;
+  result.requests = engine.stats().requests;  // the index included: same engine
 
   // 3. Records: fresh bodies win over what earlier runs saw; pages not asked keep their last record.
   std::set<std::string> seen_ids;

@@ -76,7 +76,7 @@ std::size_t StreamingUnpack::read_some(void* buffer, std::size_t size) {
 }
 
 void StreamingUnpack::follow() {
-  util::StreamHasher hasher;
+  util::StreamHasher hasher(util::StreamHasher::Algorithms::md5);  // only compared with the download's md5
   bool first = true;
   auto source = [&](void* buffer, std::size_t size) {
     std::size_t n = read_some(buffer, size);

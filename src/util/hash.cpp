@@ -55,9 +55,12 @@ struct FileCloser {
 
 struct StreamHasher::Impl {
   explicit Impl(Algorithms a = Algorithms::md5_and_sha256)
-      : md5(a == Algorithms::md5_and_sha256 ? make_ctx(EVP_md5()) : nullptr) {}
-  MdCtx md5;  // null when only sha256 is wanted
-  MdCtx sha256 = make_ctx(EVP_sha256());
+      : algorithms(a),
+        md5(a != Algorithms::sha256 ? make_ctx(EVP_md5()) : nullptr),
+        sha256(a != Algorithms::md5 ? make_ctx(EVP_sha256()) : nullptr) {}
+  Algorithms algorithms;
+  MdCtx md5;     // null when not wanted
+  MdCtx sha256;  // null when not wanted
 };
 
 StreamHasher::StreamHasher(Algorithms algorithms) : impl_(std::make_unique<Impl>(algorithms)) {}
@@ -69,7 +72,7 @@ void StreamHasher::update(const void* data, std::size_t size) {
   if (size == 0) return;
   if (!impl_) impl_ = std::make_unique<Impl>();  // a moved-from hasher starts over
   if ((impl_->md5 && EVP_DigestUpdate(impl_->md5.get(), data, size) != 1) ||
-      EVP_DigestUpdate(impl_->sha256.get(), data, size) != 1) {
+      (impl_->sha256 && EVP_DigestUpdate(impl_->sha256.get(), data, size) != 1)) {
     throw std::runtime_error("OpenSSL: message digest update failed");
   }
 }
@@ -78,12 +81,12 @@ Digests StreamHasher::finish() {
   if (!impl_) impl_ = std::make_unique<Impl>();
   Digests d;
   if (impl_->md5) d.md5 = finish_ctx(impl_->md5.get());
-  d.sha256 = finish_ctx(impl_->sha256.get());
+  if (impl_->sha256) d.sha256 = finish_ctx(impl_->sha256.get());
   return d;
 }
 
 void StreamHasher::reset() {
-  impl_ = std::make_unique<Impl>(impl_ && !impl_->md5 ? Algorithms::sha256 : Algorithms::md5_and_sha256);
+  impl_ = std::make_unique<Impl>(impl_ ? impl_->algorithms : Algorithms::md5_and_sha256);
 }
 
 Digests hash_file(const std::filesystem::path& file) {

@@ -14,14 +14,14 @@ struct Digests {
 
 class StreamHasher {
  public:
-  enum class Algorithms { md5_and_sha256, sha256 };
-  // sha256 only where no md5 is needed (files inside a bundle): half the work.
+  enum class Algorithms { md5_and_sha256, sha256, md5 };
+  // One digest where only one is needed (files inside a bundle: sha256; a re-check of bytes: md5).
   explicit StreamHasher(Algorithms algorithms = Algorithms::md5_and_sha256);
   ~StreamHasher();
   StreamHasher(StreamHasher&&) noexcept;
   StreamHasher& operator=(StreamHasher&&) noexcept;
   void update(const void* data, std::size_t size);
-  // Finishes the digests (md5 is empty when not computed); the hasher must not be updated afterwards.
+  // Finishes the digests (a digest not computed is empty); the hasher must not be updated afterwards.
   Digests finish();
   // Restart from empty.
   void reset();
