@@ -29,13 +29,6 @@ namespace {
 
 using FileMap = std::map<std::string, std::string>;  // relative path -> bytes
 
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 // Every regular file under `dir`, by relative path; anything else but directories is reported in `odd`.
 FileMap files_under(const fs::path& dir, std::vector<std::string>& odd) {
   FileMap files;

@@ -20,15 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"};
-const std::vector<std::string> k302 = {"ESX-1001724", "ESX-1002082", "ESX-1002087", "ESX-1002424", "ESX-1002425"};
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 fs::path state_db(const MirrorFixture& f) { return f.dest / ".esxmirror" / "state.db"; }
 

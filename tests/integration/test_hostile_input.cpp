@@ -24,17 +24,7 @@ using Type = ArchiveEntry::Type;
 
 namespace {
 
-const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"};
 const std::vector<std::string> k302_only = {"ESX-1002087", "ESX-1002424", "ESX-1002425"};
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-void configure(const MirrorFixture& f, const std::string& toml) { std::ofstream(f.config, std::ios::app) << toml; }
 
 // Every file outside the mirror in the test's directory, with its bytes: must not change in a run.
 std::map<std::string, std::string> outside(const MirrorFixture& f) {

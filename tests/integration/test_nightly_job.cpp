@@ -26,13 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"};
-const std::vector<std::string> k302 = {"ESX-1001724", "ESX-1002082", "ESX-1002087", "ESX-1002424", "ESX-1002425"};
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
 

@@ -18,12 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"};
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // Sets (or unsets, with nullopt) environment variables for one scope, restoring them after.
 class ScopedEnv {

@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"};
 
 std::size_t bodies_sent(const SiteServer& server) {
   std::size_t n = 0;
@@ -22,11 +21,6 @@ std::size_t bodies_sent(const SiteServer& server) {
     if (hit.body_bytes > 0) ++n;
   }
   return n;
-}
-
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace

@@ -17,6 +17,13 @@ std::string binary_path() {
 #endif
 }
 
+std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void configure(const MirrorFixture& f, const std::string& toml) { std::ofstream(f.config, std::ios::app) << toml; }
+
 MirrorFixture::MirrorFixture(SampleSite site) : server(std::move(site)) {
   server.start();
   dest = tmp / "mirror";

@@ -39,4 +39,16 @@ class MirrorFixture {
 
 std::string binary_path();
 
+// The standard site's bundles for each version (SampleSite::standard()).
+inline const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724",
+                                              "ESX-1002082"};
+inline const std::vector<std::string> k302 = {"ESX-1001724", "ESX-1002082", "ESX-1002087", "ESX-1002424",
+                                              "ESX-1002425"};
+
+// A whole file's bytes ("" when it cannot be read).
+std::string slurp(const std::filesystem::path& file);
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+// Adds settings to the fixture's config file (it already holds the fast retry delays).
+void configure(const MirrorFixture& f, const std::string& toml);
+
 }  // namespace esxmirror::testing

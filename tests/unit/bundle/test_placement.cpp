@@ -11,32 +11,16 @@
 
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/error.hpp"
+#include "support/process.hpp"
 
 namespace fs = std::filesystem;
 using esxmirror::Error;
 using esxmirror::ExitCode;
 using namespace esxmirror::bundle;
 
+using esxmirror::testing::TempDir;
+
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device seed;
-    path_ = fs::temp_directory_path() / ("esxmirror-test-place-" + std::to_string(seed()) + std::to_string(seed()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string slurp(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

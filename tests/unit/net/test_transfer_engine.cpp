@@ -14,6 +14,7 @@
 #include "esxmirror/util/hash.hpp"
 #include "support/sample_site.hpp"
 #include "support/site_server.hpp"
+#include "support/process.hpp"
 
 using namespace esxmirror;
 using namespace esxmirror::net;
@@ -25,29 +26,9 @@ using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
+using esxmirror::testing::TempDir;
+
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("esxmirror-net-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 NetworkSettings test_settings() {
   NetworkSettings s;

@@ -11,32 +11,16 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/fs.hpp"
+#include "support/process.hpp"
 
 namespace fs = std::filesystem;
 using esxmirror::Error;
 using esxmirror::ExitCode;
 using namespace esxmirror::util;
 
+using esxmirror::testing::TempDir;
+
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device seed;
-    path_ = fs::temp_directory_path() / ("esxmirror-test-fs-" + std::to_string(seed()) + std::to_string(seed()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> names;
