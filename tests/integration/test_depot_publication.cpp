@@ -117,6 +117,8 @@ TEST_CASE("depot publication: the consistency check sees what a host must never 
   std::ofstream(mirror / vendor_index, std::ios::binary)
       << depot_xml::rewrite_vendor_index(depot.file(vendor_index), vendor_index, expected_entries(depot, {"8.0"}));
   REQUIRE(consistency_problems(mirror, depot).empty());
+  REQUIRE(mirror_differences(mirror, depot, {"8.0"}).empty());
+  REQUIRE(mirror_differences(mirror, depot, {"8.0.3"}).size() > 3);  // more files, more entries than that
 
   const std::string vib = depot.vib_path(depot.release("8.0.2").vib_ids.front());
   SECTION("a VIB of a published zip missing") {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +55,20 @@ bool all_valid(const SiteServer& server) {
 }
 
 }  // namespace
+
+TEST_CASE("depot token: the leak search finds the token whole or in part, in any file or text",
+          "[depot][depot-token]") {
+  // The secrets test trusts secret_leaks(); shown here to find what it must.
+  TempDir tmp;
+  fs::create_directories(tmp / "a" / "b");
+  std::ofstream(tmp / "a" / "b" / "state.db-wal", std::ios::binary) << std::string(5000, '\0') << "x"
+                                                                     << kDepotToken.substr(9, 12) << "y";
+  std::ofstream(tmp / "clean.log") << "GET http://127.0.0.1/***/PROD/COMP/ESX_HOST/main/vmw-depot-index.xml\n";
+  CHECK(secret_leaks(kDepotToken, {tmp.path()}).size() == 1);
+  CHECK(secret_leaks(kDepotToken, {tmp / "clean.log"}).empty());
+  CHECK(secret_leaks(kDepotToken, {}, {{"stderr", "token " + kDepotToken}}).size() == 1);
+  CHECK(secret_leaks(kDepotToken, {}, {{"stderr", kDepotToken.substr(0, 11)}}).empty());  // shorter than a piece
+}
 
 TEST_CASE("depot token: read from --token-file with surrounding whitespace stripped", "[depot][depot-token]") {
   TokenEnvironment none(std::nullopt);
