@@ -281,3 +281,41 @@ TEST_CASE("depot: --dry-run downloads no VIB, writes nothing (the dest is not ev
   REQUIRE_FALSE(more.empty());
   CHECK(unnamed(again.all(), depot, more).empty());
 }
+
+TEST_CASE("depot: the kind is detected from the document, and --source-kind forces it", "[depot][depot-sync]") {
+  DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
+  const fs::path report = f.tmp / "report.json";
+  SECTION("forced to depot, a depot is mirrored") {
+    ProcessResult r = f.sync({"--esx-version", "8.0.3", "--source-kind", "depot", "--report", report.string()});
+    INFO(r.all());
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(slurp(report))["sources"][0]["kind"] == "depot");
+    CHECK(mirror_differences(f.mirror(), f.server.depot(), {"8.0.3"}).empty());
+  }
+  SECTION("forced to legacy-html, a depot index is not a patch index: exit 4, nothing written") {
+    ProcessResult r = f.sync({"--esx-version", "8.0.3", "--source-kind", "legacy-html"});
+    INFO(r.all());
+    CHECK(r.exit_code == 4);
+    CHECK(has(r.err, "vmw-depot-index.xml"));
+    CHECK(read_tree(f.mirror()).empty());
+    for (const Hit& hit : f.server.hits()) CHECK_FALSE(ends_with(hit.path, ".zip"));
+  }
+  SECTION("forced to depot, the legacy HTML index is refused: exit 4, nothing written") {
+    ProcessResult r = f.sync_without_source(
+        {"--source", f.server.index_url(), "--esx-version", "3.0.1", "--source-kind", "depot"});
+    INFO(r.all());
+    CHECK(r.exit_code == 4);
+    CHECK(has(r.err, SampleSite::index_path()));
+    CHECK_FALSE(fs::exists(f.dest / "3.0.1"));
+    CHECK(f.server.hits().size() == 1);
+  }
+  SECTION("detected: the legacy HTML index is mirrored as legacy, beside no depot") {
+    ProcessResult r = f.sync_without_source(
+        {"--source", f.server.index_url(), "--esx-version", "3.0.1", "--report", report.string()});
+    INFO(r.all());
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(slurp(report))["sources"][0]["kind"] == "legacy-html");
+    CHECK(fs::is_directory(f.dest / "3.0.1"));
+    CHECK_FALSE(fs::exists(f.mirror()));
+  }
+}
