@@ -70,12 +70,12 @@ TEST_CASE("reference: an option's names, value, constraint, group and repetition
 
 TEST_CASE("reference: an option added to the definitions is in the reference and a hidden one is not", "[doc]") {
   cli::CommandLine command_line;
-  std::string token_file;
-  command_line.commands.sync->add_option("--token-file", token_file, "File holding the download token");
-  command_line.commands.sync->add_option("--internal", token_file, "not for operators")->group("");
+  std::string added;
+  command_line.commands.sync->add_option("--an-option-added-later", added, "What the added option does");
+  command_line.commands.sync->add_option("--internal-only", added, "not for operators")->group("");
   std::vector<CommandDoc> all = describe_commands(command_line.app);
   const CommandDoc& sync = command(all, "sync");
-  CHECK(option(sync, "--token-file").description == "File holding the download token");
-  auto hidden = [](const OptionDoc& o) { return o.names == std::vector<std::string>{"--internal"}; };
+  CHECK(option(sync, "--an-option-added-later").description == "What the added option does");
+  auto hidden = [](const OptionDoc& o) { return o.names == std::vector<std::string>{"--internal-only"}; };
   CHECK(std::none_of(sync.options.begin(), sync.options.end(), hidden));
 }
