@@ -52,6 +52,8 @@ void choose_format(archive* writer, ArchiveFormat format, int gzip_level) {
     case ArchiveFormat::zip:
       rc = archive_write_set_format_zip(writer);
       if (rc == ARCHIVE_OK) rc = archive_write_add_filter_none(writer);
+      // A zip ends where its central directory ends, without libarchive's block padding.
+      if (rc == ARCHIVE_OK) rc = archive_write_set_bytes_in_last_block(writer, 1);
       break;
   }
   if (rc != ARCHIVE_OK) fail(writer, "cannot set up the archive format");
@@ -119,13 +121,9 @@ class FastRandom {
   std::uint64_t state_;
 };
 
-}  // namespace
-
-std::string build_archive(const std::vector<ArchiveEntry>& entries, ArchiveFormat format, int gzip_level) {
-  WriterPtr writer(archive_write_new(), &archive_write_free);
-  if (!writer) throw std::runtime_error("build_archive: out of memory");
-  choose_format(writer.get(), format, gzip_level);
-
+// Writes `entries` with a writer whose format is already chosen.
+std::string write_entries(archive* writer_handle, const std::vector<ArchiveEntry>& entries) {
+  WriterPtr writer(writer_handle, &archive_write_free);
   std::string out;
   std::size_t payload = 0;
   for (const auto& entry : entries) payload += entry.content.size() + 1024;
@@ -154,6 +152,37 @@ std::string build_archive(const std::vector<ArchiveEntry>& entries, ArchiveForma
   if (archive_write_close(writer.get()) != ARCHIVE_OK) fail(writer.get(), "cannot finish the archive");
   return out;
 }
+
+}  // namespace
+
+std::string build_archive(const std::vector<ArchiveEntry>& entries, ArchiveFormat format, int gzip_level) {
+  archive* writer = archive_write_new();
+  if (!writer) throw std::runtime_error("build_archive: out of memory");
+  try {
+    choose_format(writer, format, gzip_level);
+  } catch (...) {
+    archive_write_free(writer);
+    throw;
+  }
+  return write_entries(writer, entries);
+}
+
+std::string build_ar_archive(const std::vector<ArchiveEntry>& entries) {
+  archive* writer = archive_write_new();
+  if (!writer) throw std::runtime_error("build_archive: out of memory");
+  int rc = archive_write_set_format_ar_svr4(writer);
+  if (rc == ARCHIVE_OK) rc = archive_write_add_filter_none(writer);
+  // An ar archive ends with its last member: libarchive's block padding would read as a bad header.
+  if (rc == ARCHIVE_OK) rc = archive_write_set_bytes_in_last_block(writer, 1);
+  if (rc != ARCHIVE_OK) {
+    const std::string reason = archive_error_string(writer) ? archive_error_string(writer) : "unknown";
+    archive_write_free(writer);
+    throw std::runtime_error("build_archive: cannot set up the ar format: " + reason);
+  }
+  return write_entries(writer, entries);
+}
+
+std::string pseudo_random_bytes(std::size_t size, std::uint64_t seed) { return FastRandom(seed).bytes(size); }
 
 std::vector<ArchiveEntry> bundle_entries(const std::string& bundle, std::size_t approx_bytes, unsigned seed) {
   static const char* const kPackages[] = {"VMware-esx-apps", "VMware-esx-vmx", "VMware-esx-drivers-scsi",

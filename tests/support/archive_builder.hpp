@@ -1,6 +1,7 @@
 #pragma once
 // Builds real archives in memory (libarchive write side): normal bundles and hostile ones for tests.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ enum class ArchiveFormat { tar_gz, tar, zip };
 // std::runtime_error naming the entry libarchive refused (e.g. a device in a zip).
 std::string build_archive(const std::vector<ArchiveEntry>& entries, ArchiveFormat format = ArchiveFormat::tar_gz,
                           int gzip_level = 6);
+
+// An ar archive (SVR4/GNU, as VIBs are made) of regular files; throws as build_archive does.
+std::string build_ar_archive(const std::vector<ArchiveEntry>& entries);
+
+// `size` pseudo-random, incompressible bytes; the same `seed` gives the same bytes.
+std::string pseudo_random_bytes(std::size_t size, std::uint64_t seed);
 
 // A realistic bundle: "<bundle>/" holding a few RPMs (pseudo-random, incompressible bytes, about
 // `approx_bytes` in total), contents.xml and descriptor.xml. Same inputs, same bytes.

@@ -1,235 +1,55 @@
-// Serves a SampleSite over loopback HTTP: strong ETags, Last-Modified, conditional GET, single byte
-// ranges with If-Range, optional basic auth, and the per-path faults a real vendor site and its
-// networks produce. Every request is logged so tests can assert what the client actually fetched.
+// Serves a SampleSite and SampleDepots over loopback HTTP: strong ETags, Last-Modified, conditional GET,
+// single byte ranges with If-Range, optional basic auth, the depot download token, and the per-path
+// faults a real vendor site and its networks produce. Every request is logged (depot paths without the
+// token) so tests can assert what the client actually fetched.
 #include "support/site_server.hpp"
 
-#include <httplib.h>
+#include <sys/socket.h>
 #include <openssl/evp.h>
 #include <strings.h>
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <map>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+
+#include "support/http_semantics.hpp"
+#include "support/site_server_impl.hpp"
 
 namespace esxmirror::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using server_detail::BodyPlan;
+using server_detail::kListenBacklog;
+using server_detail::Mount;
+using server_detail::Resource;
+using server_detail::content_type_for;
 
 constexpr std::size_t kWriteChunk = 64 * 1024;
-
-// One servable file: a view of its bytes plus what keeps them alive (a site snapshot, or the page
-// rendered with the base URL), so an edit never pulls bytes from under a transfer in progress.
-struct Resource {
-  std::shared_ptr<const void> owner;
-  std::string_view body;
-  std::string etag;          // strong: "\"<md5>\""
-  std::time_t modified = 0;  // Last-Modified; strictly increases whenever the bytes change
-  std::string type;
-};
-
-// What to put on the wire for one GET: bytes [first, first+length) of `body`, announced as
-// `announced` bytes, of which only `send` are written before the connection is dropped (cut / lie).
-struct BodyPlan {
-  std::shared_ptr<const void> owner;
-  std::string_view body;
-  std::size_t announced = 0;
-  std::size_t send = 0;
-  std::int64_t flip_at = -1;  // offset within this response, or -1
-  std::size_t drip_bytes_per_s = 0;
-};
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-std::string content_type_for(const std::string& path) {
-  if (ends_with(path, ".html") || ends_with(path, ".htm")) return "text/html";
-  if (ends_with(path, ".tgz") || ends_with(path, ".gz")) return "application/x-gzip";
-  if (ends_with(path, ".zip")) return "application/zip";
-  if (ends_with(path, ".xml")) return "text/xml";
-  if (ends_with(path, ".pdf")) return "application/pdf";
-  return "application/octet-stream";
-}
-
-constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-// IMF-fixdate, written by hand so the process locale cannot change it.
-std::string http_date(std::time_t when) {
-  std::tm tm{};
-  gmtime_r(&when, &tm);
-  char text[96];  // roomy enough that -Wformat-truncation cannot object
-  std::snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
-                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return text;
-}
-
-std::optional<std::time_t> parse_http_date(const std::string& text) {
-  char month[4] = {};
-  std::tm tm{};
-  if (std::sscanf(text.c_str(), "%*3s, %d %3s %d %d:%d:%d GMT", &tm.tm_mday, month, &tm.tm_year, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec) != 6)
-    return std::nullopt;
-  const auto found = std::find_if(std::begin(kMonths), std::end(kMonths),
-                                  [&](const char* name) { return std::strcmp(name, month) == 0; });
-  if (found == std::end(kMonths)) return std::nullopt;
-  tm.tm_mon = static_cast<int>(found - std::begin(kMonths));
-  tm.tm_year -= 1900;
-  return timegm(&tm);
-}
-
-std::string base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                     reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(length));
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return std::string(text);
-}
-
-// If-None-Match uses the weak comparison (RFC 7232 §3.2): "W/" prefixes are ignored.
-bool none_match_hits(const std::string& header, const std::string& etag) {
-  std::size_t start = 0;
-  while (start <= header.size()) {
-    const std::size_t comma = std::min(header.find(',', start), header.size());
-    std::string tag = trim(std::string_view(header).substr(start, comma - start));
-    if (tag == "*") return true;
-    if (tag.rfind("W/", 0) == 0) tag.erase(0, 2);
-    if (tag == etag) return true;
-    start = comma + 1;
-  }
-  return false;
-}
-
-// If-Range uses the strong comparison (RFC 7233 §3.2): a weak tag or a different date never matches.
-bool if_range_holds(const std::string& header, const Resource& resource) {
-  const std::string value = trim(header);
-  if (value.rfind("W/", 0) == 0) return false;
-  if (!value.empty() && value.front() == '"') return value == resource.etag;
-  const auto date = parse_http_date(value);
-  return date && *date == resource.modified;
-}
-
-struct ByteRange {
-  enum class Kind { none, single, unsatisfiable } kind = Kind::none;
-  std::size_t first = 0, length = 0;
-};
-
-// One "bytes=" range against `size`. Several ranges are answered with the whole body (allowed).
-ByteRange parse_range(const std::string& header, std::size_t size) {
-  ByteRange out;
-  const std::string prefix = "bytes=";
-  if (header.rfind(prefix, 0) != 0 || header.find(',') != std::string::npos) return out;
-  const std::string spec = trim(std::string_view(header).substr(prefix.size()));
-  const std::size_t dash = spec.find('-');
-  if (dash == std::string::npos) return out;
-  const std::string from = spec.substr(0, dash), to = spec.substr(dash + 1);
-  const auto digits = [](const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-  };
-  if ((!from.empty() && !digits(from)) || (!to.empty() && !digits(to)) || (from.empty() && to.empty())) return out;
-
-  out.kind = ByteRange::Kind::unsatisfiable;
-  if (from.empty()) {  // suffix: the last N bytes
-    const std::size_t suffix = std::stoull(to);
-    if (suffix == 0 || size == 0) return out;
-    out.first = size - std::min(suffix, size);
-  } else {
-    out.first = std::stoull(from);
-    if (out.first >= size) return out;
-  }
-  std::size_t last = size - 1;
-  if (!from.empty() && !to.empty()) {
-    const std::size_t wanted = std::stoull(to);
-    if (wanted < out.first) return ByteRange{};  // syntactically invalid: ignore the header
-    last = std::min(wanted, last);
-  }
-  out.kind = ByteRange::Kind::single;
-  out.length = last - out.first + 1;
-  return out;
-}
 
 std::string small_page(const std::string& title, const std::string& text) {
   return "<html><head><title>" + title + "</title></head><body><h1>" + title + "</h1><p>" + text +
          "</p></body></html>\n";
 }
 
-}  // namespace
-
-struct SiteServer::Impl {
-  mutable std::mutex mutex;  // guards everything below except the httplib server and thread
-  std::shared_ptr<const SampleSite> site;
-  std::map<std::string, std::shared_ptr<const Resource>> resources;  // as served (base URL filled in)
-  std::map<std::string, Fault> faults;
-  int latency_ms = 0;
-  std::string expected_authorization;  // "Basic ...", empty when no auth is required
-  std::vector<std::shared_ptr<Hit>> hits;
-  std::uint64_t body_bytes = 0;
-  std::string base_url;
-  int port = 0;
-
-  std::mutex edit_mutex;  // serialises edit() without holding `mutex` while user code runs
-  std::unique_ptr<httplib::Server> server;
-  std::thread thread;
-  std::atomic<bool> stopping{false};
-
-  void rebuild_resources(bool first_time);
-  void handle(const httplib::Request& request, httplib::Response& response);
-  bool take(const std::string& path, int Fault::*counter);
-  bool pause(int ms) const;
-  void send(httplib::Response& response, const std::shared_ptr<Hit>& hit, BodyPlan plan, const std::string& type);
-  void send_text(httplib::Response& response, const std::shared_ptr<Hit>& hit, std::string text,
-                 const std::string& type = "text/html");
-};
-
-// Rebuilds the served view of the site. Unchanged bytes keep their validators; changed bytes get a new
-// ETag and a Last-Modified strictly later than before. Caller holds `mutex`.
-void SiteServer::Impl::rebuild_resources(bool first_time) {
-  const std::time_t now = std::time(nullptr);
-  std::map<std::string, std::shared_ptr<const Resource>> next;
-  for (const auto& [path, content] : site->files()) {
-    auto resource = std::make_shared<Resource>();
-    resource->type = content_type_for(path);
-    if (resource->type == "text/html") {
-      auto page = std::make_shared<const std::string>(SampleSite::with_base(content, base_url));
-      resource->body = *page;
-      resource->owner = std::move(page);
-    } else {
-      resource->body = content;  // no copy: bench bundles can be a gigabyte
-      resource->owner = site;
-    }
-    const auto old = resources.find(path);
-    if (old != resources.end() && old->second->body == resource->body) {
-      resource->etag = old->second->etag;
-      resource->modified = old->second->modified;
-    } else {
-      resource->etag = "\"" + md5_hex(resource->body) + "\"";
-      // Start an hour in the past so the first change is visibly later.
-      resource->modified = old != resources.end() ? std::max(now, old->second->modified + 1)
-                           : first_time           ? now - 3600
-                                                  : now;
-    }
-    next.emplace(path, std::move(resource));
-  }
-  resources = std::move(next);
+std::string base64(const std::string& text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  const int length =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                      static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(length));
+  return out;
 }
+
+}  // namespace
 
 // Consumes one use of a counted fault: 0 = inactive, -1 = always, N > 0 = N more times.
 bool SiteServer::Impl::take(const std::string& path, int Fault::*counter) {
@@ -304,7 +124,7 @@ void SiteServer::Impl::handle(const httplib::Request& request, httplib::Response
 
   auto hit = std::make_shared<Hit>();
   hit->method = request.method;
-  hit->path = request.path.substr(request.path.rfind('/', 0) == 0 ? 1 : 0);
+  const std::string requested = request.path.substr(request.path.rfind('/', 0) == 0 ? 1 : 0);
   hit->range = request.get_header_value("Range");
   hit->if_range = request.get_header_value("If-Range");
   hit->if_none_match = request.get_header_value("If-None-Match");
@@ -318,8 +138,15 @@ void SiteServer::Impl::handle(const httplib::Request& request, httplib::Response
   int latency = 0;
   std::string auth, base;
   std::shared_ptr<const Resource> resource;
+  TokenVerdict verdict = TokenVerdict::not_depot;
   {
     std::lock_guard lock(mutex);
+    // The token is judged and cut out of the path before anything is logged or looked up.
+    const TokenGate::Decision decision = tokens.judge(requested, mount_prefixes());
+    verdict = decision.verdict;
+    hit->path = decision.path;
+    hit->token = verdict_name(verdict);
+    hit->received_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     hits.push_back(hit);
     latency = latency_ms;
     if (const auto found = faults.find(path); found != faults.end()) fault = found->second;
@@ -343,6 +170,16 @@ void SiteServer::Impl::handle(const httplib::Request& request, httplib::Response
       answer(401);
       return send_text(response, hit, small_page("401 Authorization Required", "Log in to download patches."));
     }
+  }
+
+  // As the vendor answers: an expired token 401; an invalid, missing or not yet entitled one 403.
+  if (verdict == TokenVerdict::expired) {
+    answer(401);
+    return send_text(response, hit, small_page("401 Unauthorized", "The download token has expired."));
+  }
+  if (verdict == TokenVerdict::invalid || verdict == TokenVerdict::missing || verdict == TokenVerdict::not_entitled) {
+    answer(403);
+    return send_text(response, hit, small_page("403 Forbidden", "Access to this content is denied."));
   }
 
   if (!fault.redirect_to.empty() && take(path, &Fault::redirect_times)) {
@@ -372,32 +209,34 @@ void SiteServer::Impl::handle(const httplib::Request& request, httplib::Response
   }
 
   response.set_header("ETag", resource->etag);
-  response.set_header("Last-Modified", http_date(resource->modified));
+  response.set_header("Last-Modified", http::date(resource->modified));
   response.set_header("Accept-Ranges", "bytes");
 
   // RFC 7232 §6: If-None-Match wins over If-Modified-Since.
   if (!hit->if_none_match.empty()) {
-    if (none_match_hits(hit->if_none_match, resource->etag)) return answer(304);
+    if (http::none_match_hits(hit->if_none_match, resource->etag)) return answer(304);
   } else if (!hit->if_modified_since.empty()) {
-    const auto since = parse_http_date(hit->if_modified_since);
+    const auto since = http::parse_date(hit->if_modified_since);
     if (since && resource->modified <= *since) return answer(304);
   }
 
   const std::size_t size = resource->body.size();
-  ByteRange range;
-  if (!hit->range.empty() && (hit->if_range.empty() || if_range_holds(hit->if_range, *resource)))
-    range = parse_range(hit->range, size);
-  if (range.kind == ByteRange::Kind::unsatisfiable) {
+  http::ByteRange range;
+  const bool range_applies =
+      hit->if_range.empty() || http::if_range_holds(hit->if_range, resource->etag, resource->modified);
+  if (!hit->range.empty() && range_applies)
+    range = http::parse_range(hit->range, size);
+  if (range.kind == http::ByteRange::Kind::unsatisfiable) {
     response.set_header("Content-Range", "bytes */" + std::to_string(size));
     return answer(416);
   }
-  if (range.kind == ByteRange::Kind::none) range.length = size;
-  if (range.kind == ByteRange::Kind::single) {
+  if (range.kind == http::ByteRange::Kind::none) range.length = size;
+  if (range.kind == http::ByteRange::Kind::single) {
     response.set_header("Content-Range", "bytes " + std::to_string(range.first) + "-" +
                                              std::to_string(range.first + range.length - 1) + "/" +
                                              std::to_string(size));
   }
-  answer(range.kind == ByteRange::Kind::single ? 206 : 200);
+  answer(range.kind == http::ByteRange::Kind::single ? 206 : 200);
 
   BodyPlan plan;
   plan.owner = resource->owner;
@@ -421,13 +260,29 @@ SiteServer::SiteServer(SampleSite site, int latency_ms) : impl_(std::make_unique
   impl_->latency_ms = latency_ms;
 }
 
+SiteServer::SiteServer(SampleDepot depot, int latency_ms) : SiteServer(SampleSite(), latency_ms) {
+  add_depot(std::move(depot));
+}
+
 SiteServer::~SiteServer() { stop(); }
 
 void SiteServer::start(const std::string& host, int port) {
-  if (impl_->server) throw std::logic_error("SiteServer::start: already running on port " + std::to_string(this->port()));
+  if (impl_->server)
+    throw std::logic_error("SiteServer::start: already running on port " + std::to_string(this->port()));
   auto server = std::make_unique<httplib::Server>();
   // Many parallel transfers, each holding a keep-alive connection, need many workers.
-  server->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  const auto workers = static_cast<std::size_t>(std::max(1, impl_->worker_threads));
+  server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  // Nagle would hold every answer on a reused connection for the client's delayed ACK (~40 ms), since
+  // httplib writes headers and body separately; Linux copies TCP_NODELAY to every accepted socket.
+  server->set_tcp_nodelay(true);
+  // Debian's cpp-httplib is a compiled library: its backlog of 5 cannot be changed by a macro, so the
+  // listening socket is remembered here and listen() called again (which only updates the backlog).
+  auto listening = std::make_shared<int>(-1);
+  server->set_socket_options([listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    if (*listening < 0) *listening = sock;
+  });
   server->set_keep_alive_max_count(1000);
   server->set_keep_alive_timeout(1);  // idle connections are only noticed when this expires: keeps stop() fast
   server->set_write_timeout(30, 0);   // a rate-limited client may leave the socket full for a while
@@ -440,10 +295,14 @@ void SiteServer::start(const std::string& host, int port) {
   if (bound <= 0)
     throw std::runtime_error("SiteServer: cannot listen on " + host + ":" + std::to_string(port) +
                              " (address in use?)");
+  if (*listening < 0 || ::listen(*listening, kListenBacklog) != 0)
+    throw std::runtime_error("SiteServer: cannot widen the listen backlog: " + std::string(std::strerror(errno)));
   {
     std::lock_guard lock(impl_->mutex);
     impl_->port = bound;
     impl_->base_url = "http://" + host + ":" + std::to_string(bound) + "/";
+    impl_->started = std::chrono::steady_clock::now();
+    for (Mount& mount : impl_->mounts) impl_->give_base_url(mount);
     impl_->rebuild_resources(true);
   }
   impl_->stopping = false;

@@ -1,6 +1,7 @@
 #pragma once
-// Serves a SampleSite on 127.0.0.1 (cpp-httplib, its own thread) with HTTP validators, ranges and
-// per-path fault injection, and logs every request so tests can assert what was fetched.
+// Serves a SampleSite, and SampleDepots under their vendor paths behind a download token, on 127.0.0.1
+// (cpp-httplib, its own threads) with HTTP validators, ranges and per-path fault injection, and logs
+// every request so tests can assert what was fetched.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -8,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "support/depot_tokens.hpp"
+#include "support/sample_depot.hpp"
 #include "support/sample_site.hpp"
 
 namespace esxmirror::testing {
@@ -30,20 +33,26 @@ struct Fault {
 
 struct Hit {
   std::string method;                 // GET / HEAD
-  std::string path;                   // without leading '/', query stripped
+  std::string path;                   // without leading '/', query stripped; a depot path without its token
   int status = 0;
   std::size_t body_bytes = 0;         // body bytes sent
   std::string range, if_range, if_none_match, if_modified_since, user_agent, authorization;
+  std::string token;                  // depot requests: "valid", "expired", "invalid", "missing", "not-entitled"
+  double received_ms = 0;             // when the request was read, in ms since start()
 };
 
 class SiteServer {
  public:
   // `latency_ms` is added before every answer.
   explicit SiteServer(SampleSite site, int latency_ms = 0);
+  // A server for one depot (and no legacy site), mounted as add_depot(depot) does.
+  explicit SiteServer(SampleDepot depot, int latency_ms = 0);
   ~SiteServer();  // stops
   SiteServer(const SiteServer&) = delete;
   SiteServer& operator=(const SiteServer&) = delete;
 
+  // Listens with TCP_NODELAY, a backlog of 1024 and `worker_threads()` workers, so the server is never
+  // what a benchmark measures (cpp-httplib's defaults, 5 and Nagle, add 1 s and 40 ms stalls).
   void start(const std::string& host = "127.0.0.1", int port = 0);  // port 0: any free port
   void stop();
   int port() const;
@@ -59,6 +68,25 @@ class SiteServer {
   void set_latency_ms(int ms);
   // Basic auth required for every path when set ("user:password"); "" turns it off. 401 + WWW-Authenticate.
   void require_auth(const std::string& user_password);
+
+  // Workers answering requests (each keep-alive connection holds one); set before start(). Default 64.
+  void set_worker_threads(int count);
+
+  // Serves `depot` under `mount` (default "PROD/COMP/ESX_HOST/<depot.name()>/"), behind the token when
+  // set_depot_tokens gave one: "<token>/<mount><path>". A depot with absolute VIB URLs gets its served URL.
+  void add_depot(SampleDepot depot, const std::string& mount = "");
+  // Change a depot while serving, as edit() does for the site.
+  void edit_depot(const std::string& name, const std::function<void(SampleDepot&)>& change);
+  SampleDepot depot(const std::string& name = "main") const;  // a copy, for expectations
+  // Token behaviour of every depot (see depot_tokens.hpp). Without a valid token, depots are served
+  // directly under their mount.
+  void set_depot_tokens(const DepotTokens& tokens);
+  // The URL of a depot file with the valid token in it ("" token: none): what a configured client fetches.
+  std::string depot_url(const std::string& name = "main", const std::string& path = SampleDepot::index_path()) const;
+  // The same with "{token}" where the token goes: what `esxmirror sync --source` is given.
+  std::string depot_url_template(const std::string& name = "main") const;
+  // A depot file's path as requests are logged and faults are keyed: "<mount><path>", never the token.
+  std::string depot_path(const std::string& name, const std::string& path) const;
 
   std::vector<Hit> hits() const;
   std::size_t count(const std::string& path) const;          // requests to path
