@@ -15,7 +15,10 @@ constexpr long kCurlBufferSize = 256 * 1024;  // CURLOPT_BUFFERSIZE: fewer, larg
 template <typename T>
 void setopt(CURL* easy, CURLoption option, T value) {
   const CURLcode rc = curl_easy_setopt(easy, option, value);
-  if (rc != CURLE_OK) throw std::runtime_error(std::string("libcurl option refused: ") + curl_easy_strerror(rc));
+  if (rc != CURLE_OK) {
+    throw std::runtime_error("libcurl option " + std::to_string(static_cast<int>(option)) +
+                             " refused: " + curl_easy_strerror(rc));
+  }
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {

@@ -28,7 +28,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using detail::Attempt;
-using detail::EasyHandle;
 using detail::Job;
 using detail::Verdict;
 
@@ -64,6 +63,10 @@ struct TransferEngine::Impl {
 
   detail::EngineShared shared;
   RetryPolicy retry;
+  // A new easy handle per attempt (libcurl 7.88 refuses CURLOPT_BUFFERSIZE on a reset handle that served an
+  // HTTP/2 stream); DNS answers and TLS sessions live in the share (it outlives the multi), connections in
+  // the multi.
+  detail::ShareHandle share;
   detail::MultiHandle multi;
 
   std::mutex queue_mutex;
@@ -72,7 +75,6 @@ struct TransferEngine::Impl {
   int applied_limit = 0;   // run()'s thread: what the multi handle was told
   std::atomic<int> holds{0};
 
-  std::vector<EasyHandle> idle;  // reused: keeps DNS cache and TLS sessions; connections live in the multi
   std::unordered_map<CURL*, std::unique_ptr<Attempt>> in_flight;
   std::multimap<SteadyClock::time_point, std::unique_ptr<Job>> retry_at;
   std::unordered_map<std::uint64_t, std::unique_ptr<Job>> committing;  // by commit id
@@ -83,6 +85,7 @@ struct TransferEngine::Impl {
   Impl(NetworkSettings s, RetryPolicy r, int parallel)
       : shared{std::move(s)},
         retry(r),
+        share(detail::make_share()),
         multi(detail::make_multi()),
         commits(kCommitThreads, [this] { wake(); }) {
     curl_multi_setopt(multi.get(), CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
@@ -122,7 +125,6 @@ TransferEngine::Impl::~Impl() {
     if (t.writer) t.writer->close();  // the partial and its record stay resumable
   }
   in_flight.clear();
-  idle.clear();
 }
 
 void TransferEngine::Impl::apply_limits() {
@@ -181,12 +183,8 @@ void TransferEngine::Impl::start(std::unique_ptr<Job> job, const OnDone& on_done
   t->engine = &shared;
   t->job = std::move(job);
   try {
-    if (!idle.empty()) {
-      t->easy = std::move(idle.back());  // reset when it was released
-      idle.pop_back();
-    } else {
-      t->easy = detail::make_easy();
-    }
+    t->easy = detail::make_easy();
+    curl_easy_setopt(t->easy.get(), CURLOPT_SHARE, share.get());
     // The run-wide limit is split evenly over every lane's slots, so even with all of them busy the
     // total stays under it (with fewer in flight, less of it is used).
     const std::uint64_t limit = shared.settings.limit_rate;
@@ -194,10 +192,7 @@ void TransferEngine::Impl::start(std::unique_ptr<Job> job, const OnDone& on_done
     const CURLMcode mc = curl_multi_add_handle(multi.get(), t->easy.get());
     if (mc != CURLM_OK) throw std::runtime_error(std::string("libcurl: ") + curl_multi_strerror(mc));
   } catch (const std::exception& e) {
-    if (t->easy) {
-      curl_easy_reset(t->easy.get());  // it may already point into `t`
-      idle.push_back(std::move(t->easy));
-    }
+    t->easy.reset();  // it may already point into `t`
     {
       std::lock_guard lock(queue_mutex);
       --lanes[static_cast<std::size_t>(t->job->request.lane)].in_flight;
@@ -213,10 +208,9 @@ void TransferEngine::Impl::start(std::unique_ptr<Job> job, const OnDone& on_done
 
 void TransferEngine::Impl::release(Attempt& t) {
   curl_multi_remove_handle(multi.get(), t.easy.get());
-  // Forget every pointer into the Attempt (error buffer, header list, callback data) before it goes;
-  // a reset keeps the handle's DNS cache and TLS sessions, and connections stay in the multi's pool.
-  curl_easy_reset(t.easy.get());
-  idle.push_back(std::move(t.easy));
+  // Gone before the Attempt it points into (error buffer, header list, callback data); the connection
+  // stays in the multi's pool.
+  t.easy.reset();
   std::lock_guard lock(queue_mutex);
   --lanes[static_cast<std::size_t>(t.job->request.lane)].in_flight;
 }
