@@ -159,7 +159,9 @@ bool Attempt::begin_body() {
     case BodyStart::Kind::restart: failure = {LocalFailure::Kind::restart, start.text}; return false;
     case BodyStart::Kind::size_mismatch: failure = {LocalFailure::Kind::size_mismatch, start.text}; return false;
     case BodyStart::Kind::append: opened = writer->resume(resume_offset); break;
-    case BodyStart::Kind::from_zero: opened = writer->start(util::mask_url(job->request.url), response.validators); break;
+    case BodyStart::Kind::from_zero:
+      opened = writer->start(util::mask_url(job->request.url), response.validators);
+      break;
   }
   if (opened.ok()) return true;
   failure = {opened.kind == WriterResult::Kind::restart ? LocalFailure::Kind::restart : LocalFailure::Kind::io,

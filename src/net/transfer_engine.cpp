@@ -299,7 +299,9 @@ void TransferEngine::Impl::abort_all(const OnDone& on_done) {
   {
     std::lock_guard lock(queue_mutex);
     for (Lane& lane : lanes) {
-      for (auto& job : lane.ready) responses.push_back(make_response(*job, Outcome::aborted, "stopped before it started"));
+      for (auto& job : lane.ready) {
+        responses.push_back(make_response(*job, Outcome::aborted, "stopped before it started"));
+      }
       lane.ready.clear();
     }
   }

@@ -93,7 +93,9 @@ TEST_CASE("a full file lane does not hold up pages; on_done adds to any lane", "
   TransferEngine engine(test_settings(), fast_retry(), 4);
   const LaneId files = engine.add_lane("files", 1);
   engine.add(get(100, site.server.url("bin/slow.bin"), files, dir / "slow.bin"));
-  for (int i = 0; i < 4; ++i) engine.add(get(static_cast<std::uint64_t>(i), site.server.url("page" + std::to_string(i) + ".html"), kDefaultLane));
+  for (int i = 0; i < 4; ++i) {
+    engine.add(get(static_cast<std::uint64_t>(i), site.server.url("page" + std::to_string(i) + ".html"), kDefaultLane));
+  }
   std::vector<std::uint64_t> order;
   engine.run([&](Response&& r) {
     INFO(r.tag << ": " << r.error);
@@ -163,7 +165,9 @@ TEST_CASE("requests one after the other reuse one connection; stats count new co
   Site site;
   for (int i = 0; i < 10; ++i) site.put("r" + std::to_string(i) + ".txt", "r");
   TransferEngine engine(test_settings(), fast_retry(), 1);
-  for (int i = 0; i < 10; ++i) engine.add({static_cast<std::uint64_t>(i), site.server.url("r" + std::to_string(i) + ".txt"), {}, {}});
+  for (int i = 0; i < 10; ++i) {
+    engine.add({static_cast<std::uint64_t>(i), site.server.url("r" + std::to_string(i) + ".txt"), {}, {}});
+  }
   int ok = 0;
   engine.run([&](Response&& r) {
     ok += r.outcome == Outcome::ok;

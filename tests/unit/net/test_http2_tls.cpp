@@ -68,7 +68,8 @@ bool accepts(int port) {
 // A self-signed certificate for `names` (subjectAltName entries, e.g. "DNS:localhost,IP:127.0.0.1").
 void make_certificate(const fs::path& dir, const std::string& names) {
   const auto r = run_process(find_program("openssl"),
-                             {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=esxmirror test",
+                             {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                              "/CN=esxmirror test",
                               "-addext", "subjectAltName=" + names, "-keyout", (dir / "key.pem").string(), "-out",
                               (dir / "cert.pem").string()});
   REQUIRE(r.exit_code == 0);

@@ -224,7 +224,8 @@ TEST_CASE("TLS failures are their own outcome, never retried, and say what to do
     CHECK(classify(f).text.find("with the CA bundle /etc/ssl/ours.pem") != std::string::npos);
   }
   SECTION("expired") {
-    const auto v = classify(curl_failed(CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: certificate has expired"));
+    const auto v =
+        classify(curl_failed(CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: certificate has expired"));
     CHECK(v.outcome == Outcome::tls);
     CHECK(v.text.rfind("TLS: the certificate of patches.example.com has expired", 0) == 0);
   }
@@ -287,7 +288,8 @@ TEST_CASE("the first body byte: continue the prefix, start from zero, or refuse"
 
 TEST_CASE("texts for the operator", "[classify]") {
   CHECK(http_status_text(503) == "HTTP 503 Service Unavailable");
-  CHECK(one_line_masked("  two\r\nlines\tand http://u:pw@h/p?token=x  ") == "two  lines and http://u:***@h/p?token=***");
+  CHECK(one_line_masked("  two\r\nlines\tand http://u:pw@h/p?token=x  ") ==
+        "two  lines and http://u:***@h/p?token=***");
   CHECK(std::string(to_string(Outcome::tls)) == "tls");
   CHECK(std::string(to_string(Outcome::size_mismatch)) == "size_mismatch");
 }
