@@ -1,8 +1,9 @@
 #pragma once
 // Completed files are committed (fsync, close, rename: PartialFileWriter::commit) on a few threads of
 // their own, so the transfer loop never waits on the disk. fsyncs from several threads also share the
-// file system's journal commits (measured on ext4: 3.6 ms per 256 KiB file one at a time, 0.5 ms with two
-// threads).
+// file system's journal commits. Measured on this project's ext4 VM: an fsync of a 256 KiB file takes
+// 3.6 ms alone, 0.5 ms per file with two threads; the engine alone fetching 100 files x 256 KiB at 8 in
+// flight with 20 ms latency takes 0.37 s with this pool, 0.67 s with fsync + rename on the transfer thread.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
