@@ -20,8 +20,9 @@ struct NetworkSettings {
   bool netrc = false;                    // read credentials from ~/.netrc (or netrc_file)
   std::string netrc_file;
   std::uint64_t limit_rate = 0;          // bytes/s for the whole run, shared by transfers; 0 = none
-                                         // (each transfer is capped at limit_rate / max_parallel, so
-                                         // the sum stays under it; fewer in flight -> less used)
+                                         // (each transfer is capped at limit_rate / the sum of the
+                                         // lanes' limits, so the total stays under it; fewer in flight
+                                         // -> less used)
   long connect_timeout_s = 30;
   long low_speed_limit = 1000;           // abort a transfer slower than this many bytes/s...
   long low_speed_time_s = 60;            // ...for this many seconds (then it is retried)
