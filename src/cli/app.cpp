@@ -24,8 +24,14 @@ constexpr const char* kExitCodes =
     "  2  usage or configuration error\n"
     "  3  another run holds the lock\n"
     "  4  the source could not be read at all (index unreachable, 401/403, not a patch index)\n"
-    "  5  local storage error (state database, disk full, permissions)\n"
+    "  5  local storage error (state database, disk full, permissions, a filesystem error; the path is named)\n"
     "  130 interrupted by SIGINT/SIGTERM (the run is recorded as interrupted; the next run resumes)\n";
+
+// Above the exit codes in `sync --help`.
+constexpr const char* kSyncLayout =
+    "Each bundle is placed as <dest>/<version>/<YYYY-MM-DD>_<bundle>/: the archive's top directory, renamed,\n"
+    "with contents.xml, descriptor.xml and the RPMs directly inside. A mirror from an earlier release is\n"
+    "converted to that layout on the first run, without downloading anything. A usage error creates nothing.\n";
 
 void on_signal(int) { stop_requested().store(true); }
 
@@ -49,6 +55,7 @@ struct App {
     app.require_subcommand(1);
     app.footer(kExitCodes);
     commands = build_commands(app, options);
+    commands.sync->footer(std::string(kSyncLayout) + "\n" + kExitCodes);
   }
 };
 
@@ -80,6 +87,8 @@ int run(int argc, char** argv) {
     auto final_app = std::make_unique<App>();
     if (!first->options.config_file.empty()) load_config_file(first->options.config_file, final_app->options);
     final_app->app.parse(argc, argv);
+    // The source's credentials and tokens stay in memory: URLs are kept without them (util/secrets.hpp).
+    final_app->options.sync.network.secrets.add_source(final_app->options.sync.source_url);
     setup_logging(final_app->options);
     install_signal_handlers();
     return dispatch(*final_app);
@@ -90,7 +99,7 @@ int run(int argc, char** argv) {
     print_error(e.what());
     return static_cast<int>(ExitCode::usage);
   } catch (const std::exception& e) {
-    print_error(fmt::format("unexpected failure: {}", e.what()));
+    print_error(describe_unexpected(e));
     return static_cast<int>(ExitCode::storage);
   }
 }

@@ -450,7 +450,7 @@ void TransferEngine::Impl::configure(Transfer& t) {
   const Request& req = t.job->request;
   const NetworkSettings& s = settings;
 
-  setopt(h, CURLOPT_URL, req.url.c_str());
+  setopt(h, CURLOPT_URL, s.secrets.request(req.url).c_str());  // libcurl keeps a copy
   setopt(h, CURLOPT_PRIVATE, static_cast<void*>(&t));
   setopt(h, CURLOPT_ERRORBUFFER, t.errbuf);
   setopt(h, CURLOPT_NOSIGNAL, 1L);
