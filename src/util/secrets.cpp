@@ -100,6 +100,9 @@ void Secrets::add_source(const std::string& url) {
 void Secrets::add_placeholder(const std::string& name, const std::string& value) { add(name, value, true); }
 
 std::string Secrets::stored(const std::string& url) const {
+  // Without an '@' there is no userinfo; without known secrets nothing else to replace (the common case:
+  // every link of a big index, so no parse for it).
+  if (placeholders_.empty() && url.find('@') == std::string::npos) return url;
   UrlHandle parsed = parse_url(url);
   if (!parsed) return url;
   bool changed = false;
