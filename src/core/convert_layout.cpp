@@ -39,13 +39,16 @@ void swap_in_flat_tree(const SyncSettings& settings, const fs::path& dir, const 
   std::error_code ec;
   fs::remove_all(flat, ec);
   fs::create_directories(settings.staging_dir(), ec);
-  if (ec)
+  if (ec) {
     throw Error(ExitCode::storage, fmt::format("cannot create {}: {}", settings.staging_dir().string(), ec.message()));
+  }
   util::link_tree(dir / bundle, flat);
   if (is_file(dir / archive)) {
     if (fs::symlink_status(flat / archive, ec).type() == fs::file_type::not_found) {
       fs::create_hard_link(dir / archive, flat / archive, ec);
-      if (ec) throw Error(ExitCode::storage, fmt::format("cannot link {}: {}", (dir / archive).string(), ec.message()));
+      if (ec) {
+        throw Error(ExitCode::storage, fmt::format("cannot link {}: {}", (dir / archive).string(), ec.message()));
+      }
     } else {
       spdlog::warn("{}: the archive holds an entry named {} itself; the kept archive is dropped", bundle, archive);
     }
@@ -89,7 +92,9 @@ bool convert_nested_bundle(const SyncSettings& settings, store::Catalog& catalog
   bool swapped_before = under_top && all_files_in(dir, flat) && !all_files_in(dir, contents);
   bool swap_now = under_top && !swapped_before && bundle::holds_nested_tree(dir, id, archive);
   if (!swapped_before && !swap_now) {
-    catalog.mark_flat(id, files);  // several entries at the top: placed as the new layout places it
+    // Not the old tree's shape (several entries at the top: already what the new layout places; or damaged
+    // by hand, which verify reports): recorded as it is.
+    catalog.mark_flat(id, files);
     return false;
   }
   if (swap_now) swap_in_flat_tree(settings, dir, id, archive);
