@@ -56,6 +56,8 @@ int run(int argc, char** argv) {
     auto final_app = std::make_unique<CommandLine>();
     if (!first->options.config_file.empty()) load_config_file(first->options.config_file, final_app->options);
     final_app->app.parse(argc, argv);
+    // The source's credentials and tokens stay in memory: URLs are kept without them (util/secrets.hpp).
+    final_app->options.sync.network.secrets.add_source(final_app->options.sync.source_url);
     setup_logging(final_app->options);
     install_signal_handlers();
     return dispatch(*final_app);
@@ -66,7 +68,7 @@ int run(int argc, char** argv) {
     print_error(e.what());
     return static_cast<int>(ExitCode::usage);
   } catch (const std::exception& e) {
-    print_error(fmt::format("unexpected failure: {}", e.what()));
+    print_error(describe_unexpected(e));
     return static_cast<int>(ExitCode::storage);
   }
 }

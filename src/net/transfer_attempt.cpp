@@ -78,7 +78,7 @@ void Attempt::configure(std::uint64_t rate_share) {
   const Request& req = job->request;
   const NetworkSettings& s = engine->settings;
 
-  setopt(h, CURLOPT_URL, req.url.c_str());
+  setopt(h, CURLOPT_URL, s.secrets.request(req.url).c_str());  // stored form in, secrets put back; libcurl copies it
   setopt(h, CURLOPT_PRIVATE, static_cast<void*>(this));
   setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   setopt(h, CURLOPT_NOSIGNAL, 1L);

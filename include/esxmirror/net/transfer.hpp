@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/secrets.hpp"
 
 namespace esxmirror::net {
 
@@ -31,6 +32,8 @@ struct NetworkSettings {
   std::string user_agent;                // "esxmirror/<version>"
   // When set and true, the engine behaves as if request_stop() was called (SIGINT/SIGTERM).
   const std::atomic<bool>* stop_flag = nullptr;
+  // Request URLs are in their stored form (no secrets); this puts the secrets in just before each request.
+  util::Secrets secrets;
 };
 
 struct RetryPolicy {
@@ -78,7 +81,7 @@ inline constexpr LaneId kDefaultLane = 0;
 
 struct Request {
   std::uint64_t tag = 0;                 // the caller's identifier, handed back in the Response
-  std::string url;
+  std::string url;                       // stored form (NetworkSettings::secrets fills in the secrets)
   Validators conditional;                // sent as If-None-Match / If-Modified-Since when set
   // Empty: the body is kept in memory (pages). Otherwise the body streams to this file, hashed on the
   // way (bundles); a partial file from an earlier attempt or run is resumed with Range + If-Range when
