@@ -1,4 +1,5 @@
-# Writes OUT: the list of migrations (number, name, SQL) from FILES, in order.
+# Writes OUT: the list of migrations (number, name, SQL) from FILES ('|'-separated), in order.
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "#include \"esxmirror/store/migrations.hpp\"\n\nnamespace esxmirror::store {\n\nconst std::vector<Migration>& migrations() {\n  static const std::vector<Migration> all = {\n")
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)

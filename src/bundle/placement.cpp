@@ -165,6 +165,10 @@ bool is_safe_component(const std::string& name) {
   });
 }
 
+std::string kept_archive_name(const std::string& filename, const std::string& bundle) {
+  return is_safe_component(filename) ? filename : bundle + ".tgz";
+}
+
 std::string bundle_dir_name(const std::optional<std::string>& iso_date, const std::string& bundle) {
   return (iso_date ? *iso_date : std::string("undated")) + "_" + bundle;
 }

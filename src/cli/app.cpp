@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "cli/command_line.hpp"
 #include "cli/commands/commands.hpp"
 #include "cli/config_file.hpp"
-#include "cli/options.hpp"
 #include "cli/output.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/interrupt.hpp"
@@ -16,16 +16,6 @@
 namespace esxmirror::cli {
 
 namespace {
-
-constexpr const char* kExitCodes =
-    "Exit codes:\n"
-    "  0  every selected patch is mirrored (including \"nothing new\")\n"
-    "  1  partial: at least one patch failed (or is waiting out its backoff); all others were mirrored\n"
-    "  2  usage or configuration error\n"
-    "  3  another run holds the lock\n"
-    "  4  the source could not be read at all (index unreachable, 401/403, not a patch index)\n"
-    "  5  local storage error (state database, disk full, permissions)\n"
-    "  130 interrupted by SIGINT/SIGTERM (the run is recorded as interrupted; the next run resumes)\n";
 
 void on_signal(int) { stop_requested().store(true); }
 
@@ -38,21 +28,7 @@ void install_signal_handlers() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-struct App {
-  CLI::App app{"esxmirror: keep an internal mirror of VMware ESX/ESXi patches", "esxmirror"};
-  Options options;
-  Commands commands;
-
-  App() {
-    app.set_version_flag("--version", std::string("esxmirror ") + ESXMIRROR_VERSION);
-    options.sync.network.user_agent = std::string("esxmirror/") + ESXMIRROR_VERSION;
-    app.require_subcommand(1);
-    app.footer(kExitCodes);
-    commands = build_commands(app, options);
-  }
-};
-
-int dispatch(App& a) {
+int dispatch(CommandLine& a) {
   Commands& c = a.commands;
   Options& o = a.options;
   if (c.sync->parsed()) return run_sync(o);
@@ -70,16 +46,18 @@ int dispatch(App& a) {
 int run(int argc, char** argv) {
   try {
     // Parse once to find --config, then again over the config's values so the command line wins.
-    auto first = std::make_unique<App>();
+    auto first = std::make_unique<CommandLine>();
     try {
       first->app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       int code = first->app.exit(e);
       return code == 0 ? 0 : static_cast<int>(ExitCode::usage);
     }
-    auto final_app = std::make_unique<App>();
+    auto final_app = std::make_unique<CommandLine>();
     if (!first->options.config_file.empty()) load_config_file(first->options.config_file, final_app->options);
     final_app->app.parse(argc, argv);
+    // The source's credentials and tokens stay in memory: URLs are kept without them (util/secrets.hpp).
+    final_app->options.sync.network.secrets.add_source(final_app->options.sync.source_url);
     setup_logging(final_app->options);
     install_signal_handlers();
     return dispatch(*final_app);
@@ -90,7 +68,7 @@ int run(int argc, char** argv) {
     print_error(e.what());
     return static_cast<int>(ExitCode::usage);
   } catch (const std::exception& e) {
-    print_error(fmt::format("unexpected failure: {}", e.what()));
+    print_error(describe_unexpected(e));
     return static_cast<int>(ExitCode::storage);
   }
 }

@@ -1,5 +1,6 @@
 #include "cli/config_file.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -125,6 +126,14 @@ void load_rules(const Context& c, const toml::table& rules, Options& o) {
 }
 
 }  // namespace
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& entry : top_level_keys()) keys.push_back(entry.first);
+  for (const auto& rule : source::RuleSpec::names()) keys.push_back("rules." + rule);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
 
 void load_config_file(const std::string& file, Options& options) {
   toml::table table;

@@ -59,14 +59,20 @@ void add_network(CLI::App* command, Options& o) {
 
 void add_sync_options(CLI::App* command, Options& o) {
   add_common(command, o);
-  command->add_option("--source", o.sync.source_url, "URL of the vendor's patch index page")->group("Selection");
+  command->add_option("--source", o.sync.source_url,
+                      "URL of the vendor's patch index page (user:password@ and ?token= in it are sent to its host, "
+                      "never stored)")
+      ->group("Selection");
   command->add_option("--esx-version", o.sync.versions, "ESX version to mirror (repeatable)")->group("Selection");
   command->add_option("--classification", o.sync.classifications,
                       "Only these classifications (comma-separated, e.g. Security,Critical)")
       ->delimiter(',')->group("Selection");
   command->add_option("-j,--jobs", o.sync.jobs, "Bundle downloads at once (default 4)")->check(CLI::Range(1, 64));
-  command->add_flag("--dry-run", o.sync.dry_run, "Show what would be fetched; download no bundle, change nothing");
-  command->add_flag("--keep-archives", o.sync.keep_archives, "Keep each downloaded archive inside its bundle directory");
+  command->add_flag("--dry-run", o.sync.dry_run,
+                    "Print each bundle that would be fetched, replaced or linked (id, versions, date, size, URL); "
+                    "download no bundle, change nothing");
+  command->add_flag("--keep-archives", o.sync.keep_archives,
+                    "Keep each archive as <date>_<bundle>/<bundle>.tgz, beside its contents");
   command->add_option("--report", o.report_file, "Write a JSON run report to FILE (- for stdout)");
   command->add_option("--metrics", o.metrics_file, "Write Prometheus textfile metrics to FILE (atomically)");
   add_network(command, o);
@@ -79,10 +85,12 @@ Commands build_commands(CLI::App& app, Options& o) {
   c.sync = app.add_subcommand("sync", "Mirror the selected versions' patches: discover, fetch, verify, unpack, place");
   add_sync_options(c.sync, o);
 
-  c.list = app.add_subcommand("list", "What the catalog knows: id, versions, date, class, state, path");
+  c.list = app.add_subcommand("list", "What the catalog knows: id, versions, date, class, state, path (KB notes: "
+                                      "state no-bundle)");
   add_common(c.list, o);
   c.list->add_option("--esx-version", o.sync.versions, "Only patches for this version (repeatable)");
-  c.list->add_option("--state-filter", o.state_filter, "Only this state: discovered, downloading, verified, placed, failed");
+  c.list->add_option("--state-filter", o.state_filter,
+                     "Only this state: discovered, downloading, verified, placed, failed, no-bundle (KB notes)");
   c.list->add_flag("--json", o.json, "JSON instead of a table");
 
   c.status = app.add_subcommand("status", "Last runs, failed patches with their errors and next retry");
@@ -94,7 +102,8 @@ Commands build_commands(CLI::App& app, Options& o) {
   c.verify->add_flag("--repair", o.repair, "Fetch damaged or missing bundles again and replace them");
   add_network(c.verify, o);
 
-  c.retry = app.add_subcommand("retry", "Make failed patches due now (their backoff is cleared)");
+  c.retry = app.add_subcommand("retry", "Make failed patches due now (their backoff is cleared); a patch that has not "
+                                        "failed is named and left alone, an unknown id is an error");
   add_common(c.retry, o);
   c.retry->add_option("ids", o.ids, "Patch ids, e.g. ESX-1000039");
   c.retry->add_flag("--all-failed", o.all_failed, "Every failed patch");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <vector>
@@ -80,6 +81,28 @@ void print_error(const std::string& message) {
   std::fprintf(stderr, "esxmirror: error: %s\n", util::mask_secrets(message).c_str());
 }
 
+namespace {
+
+int planned(const RunReport& report, const std::string& action) {
+  return static_cast<int>(std::count_if(report.patches.begin(), report.patches.end(), [&](const PatchReport& p) {
+    return p.outcome == PatchOutcome::planned && p.action == action;
+  }));
+}
+
+}  // namespace
+
+void print_dry_run_plan(const RunReport& report, const Options& options) {
+  if (!report.dry_run || options.quiet) return;
+  std::string out;
+  for (const PatchReport& p : report.patches) {
+    if (p.outcome != PatchOutcome::planned) continue;
+    out += fmt::format("would {:<7} {:<14} {:<18} {:<10} {:>10}  {}{}\n", p.action, p.id, util::join(p.versions, ","),
+                       p.release_date.value_or("undated"), p.size ? util::human_bytes(*p.size) : "-",
+                       util::mask_url(p.url), p.reason.empty() ? "" : " (" + p.reason + ")");
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
 void print_summary(const RunReport& report, const Options& options) {
   int failed = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
   if (options.quiet && failed == 0 && report.exit_code == ExitCode::ok) return;
@@ -89,14 +112,18 @@ void print_summary(const RunReport& report, const Options& options) {
   }
   std::string line;
   if (report.dry_run) {
-    line = fmt::format("dry run: {} to fetch, {} already mirrored", report.count(PatchOutcome::planned),
-                       report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked));
+    line = fmt::format("dry run: {} to fetch, {} to replace, {} to link, {} already mirrored", planned(report, "fetch"),
+                       planned(report, "replace"), planned(report, "link"), report.count(PatchOutcome::skipped));
   } else {
     line = fmt::format("{} placed, {} replaced, {} unchanged, {} failed", report.count(PatchOutcome::placed),
                        report.count(PatchOutcome::replaced),
                        report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked), failed);
   }
   if (!failed_ids.empty()) line += fmt::format(" ({})", util::join(failed_ids, ", "));
+  if (report.converted > 0) {
+    line += fmt::format("; {} bundle director{} converted to the flat layout", report.converted,
+                        report.converted == 1 ? "y" : "ies");
+  }
   line += fmt::format("; {} downloaded in {:.1f} s; {} requests ({} pages changed, {} unchanged); exit {}",
                       util::human_bytes(report.bytes_downloaded), report.seconds, report.requests,
                       report.pages_fetched, report.pages_not_modified, static_cast<int>(report.exit_code));

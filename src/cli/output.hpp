@@ -21,6 +21,10 @@ void end_progress_line();
 // One-line error on stderr: "esxmirror: error: ...". Secrets masked.
 void print_error(const std::string& message);
 
+// --dry-run: one line per patch that would be fetched, replaced or linked (action, id, versions, release
+// date, size when known, masked URL) on stdout, before the summary; nothing under -q.
+void print_dry_run_plan(const RunReport& report, const Options& options);
+
 // The one summary line of a sync on stdout (kept under -q only when something failed).
 void print_summary(const RunReport& report, const Options& options);
 

@@ -12,6 +12,11 @@ std::string render_run_report(const RunReport& report) {
                             {"bytes", p.bytes},    {"seconds", p.seconds},   {"url", p.url}};
     entry["reason"] = p.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.reason);
     entry["path"] = p.path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.path);
+    if (p.outcome == PatchOutcome::planned) {  // --dry-run: what would be done, as the printed list says
+      entry["action"] = p.action;
+      entry["release_date"] = p.release_date ? nlohmann::json(*p.release_date) : nlohmann::json(nullptr);
+      entry["size"] = p.size ? nlohmann::json(*p.size) : nlohmann::json(nullptr);
+    }
     patches.push_back(std::move(entry));
   }
   nlohmann::json counts = nlohmann::json::object();
@@ -32,6 +37,7 @@ std::string render_run_report(const RunReport& report) {
                          {"requests", report.requests},
                          {"pages_fetched", report.pages_fetched},
                          {"pages_not_modified", report.pages_not_modified},
+                         {"converted", report.converted},
                          {"warnings", report.warnings},
                          {"patches", patches}};
   return json.dump(2) + "\n";

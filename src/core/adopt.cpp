@@ -5,7 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "esxmirror/bundle/layout.hpp"
 #include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/core/convert_layout.hpp"
 #include "esxmirror/util/hash.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -22,12 +24,13 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
   if (!fs::is_directory(fs::symlink_status(dir))) return false;
 
   store::Placed placed;
-  if (bundle::is_safe_component(patch.filename) && fs::is_regular_file(dir / patch.filename)) {
-    util::Digests digests = util::hash_file(dir / patch.filename);
+  const std::string archive = bundle::kept_archive_name(patch.filename, patch.id);
+  if (fs::is_regular_file(fs::symlink_status(dir / archive))) {
+    util::Digests digests = util::hash_file(dir / archive);
     if (patch.md5 && *patch.md5 != digests.md5) return false;
     placed.md5 = digests.md5;
     placed.sha256 = digests.sha256;
-    placed.size = static_cast<std::int64_t>(fs::file_size(dir / patch.filename));
+    placed.size = static_cast<std::int64_t>(fs::file_size(dir / archive));
   } else if (auto row = context.catalog.bundle(patch.id);
              row && row->state == store::BundleState::verified && row->md5 && row->sha256 && row->size &&
              (!patch.md5 || row->verified_md5_expected == patch.md5)) {
@@ -51,10 +54,18 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
     bundle::place_link(dir, context.settings.dest / link, context.settings.staging_dir());
     placed.placements.push_back({planned.versions[i], link.generic_string(), true});
   }
+  // A copy placed by a release before schema 2 (<date>_<bundle>/<bundle>/...) is recorded as it is, then
+  // converted like any other.
+  if (bundle::holds_nested_tree(dir, patch.id, archive)) placed.layout = store::BundleLayout::nested;
   context.catalog.mark_placed(patch.id, placed, util::to_unix(context.clock.now()));
+  if (convert_nested_bundle(context.settings, context.catalog, patch.id)) ++context.report.converted;
   spdlog::info("{}: adopted the copy already at {} (not fetched again)", patch.id, placed.path);
-  context.report.patches.push_back({patch.id, planned.versions, PatchOutcome::skipped, "adopted existing copy",
-                                    placed.path, 0, 0, util::mask_url(patch.download_url)});
+  context.report.patches.push_back({.id = patch.id,
+                                    .versions = planned.versions,
+                                    .outcome = PatchOutcome::skipped,
+                                    .reason = "adopted existing copy",
+                                    .path = placed.path,
+                                    .url = util::mask_url(patch.download_url)});
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/patch_json.hpp"
+#include "esxmirror/util/secrets.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
@@ -76,25 +78,39 @@ std::vector<std::string> pages_to_check(const std::vector<std::string>& links, b
 
 // A page that yields no bundle is a KB note, unless its download link was refused (file://, ftp://...):
 // for a selected version that is a patch we cannot mirror, so it counts as a page failure. A fresh page
-// with no version on it at all (garbage, a changed layout) is worth a warning too.
-void note_page_without_bundle(const SyncSettings& settings, const std::string& page_url, const PatchRecord& record,
+// with no version on it at all (garbage, a changed layout) is worth a warning too. True for a KB note.
+bool note_page_without_bundle(const SyncSettings& settings, const std::string& page_url, const PatchRecord& record,
                               bool is_fresh, DiscoverResult& result) {
   bool selected = false;
   for (const std::string& v : record.versions) {
     for (const std::string& wanted : settings.versions) selected = selected || source::version_matches(v, wanted);
   }
   for (const std::string& warning : record.warnings) {
-    if (selected && warning.rfind("download link ", 0) == 0) {
+    if (warning.rfind("download link ", 0) != 0) continue;
+    if (selected) {
       ++result.page_failures;
       result.warnings.push_back(fmt::format("patch page {}: {}", util::mask_url(page_url), warning));
-      return;
     }
+    return false;
   }
   if (is_fresh && record.versions.empty()) {
     result.warnings.push_back(fmt::format("patch page {} shows no patch (no ESX version found); if the layout "
                                           "changed, check the rules with `esxmirror rules test`",
                                           util::mask_url(page_url)));
   }
+  return !record.versions.empty();
+}
+
+// The links an index yielded when it was last read; nullopt when that record is unreadable.
+std::optional<std::vector<std::string>> links_of(const store::PageRow& index) {
+  json value = json::parse(index.extracted, nullptr, false);
+  if (!value.is_array()) return std::nullopt;
+  std::vector<std::string> links;
+  for (const json& link : value) {
+    if (!link.is_string()) return std::nullopt;
+    links.push_back(link.get<std::string>());
+  }
+  return links;
 }
 
 bool host_allowed(const std::string& url, const std::set<std::string>& hosts) {
@@ -104,13 +120,21 @@ bool host_allowed(const std::string& url, const std::set<std::string>& hosts) {
 
 }  // namespace
 
+void check_source(const SyncSettings& settings) {
+  auto scheme = util::url_scheme(settings.source_url);
+  if (!scheme || (*scheme != "http" && *scheme != "https") || !util::url_host(settings.source_url)) {
+    throw Error(ExitCode::usage,
+                fmt::format("--source {} is not an http(s) URL: give the address of the vendor's patch index page, "
+                            "e.g. https://vendor.example/download/vi/vi3_patches.html",
+                            util::mask_url(settings.source_url)));
+  }
+}
+
 DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
                         std::int64_t now) {
   DiscoverResult result;
-  auto scheme = util::url_scheme(settings.source_url);
-  if (!scheme || (*scheme != "http" && *scheme != "https")) {
-    throw Error(ExitCode::usage, fmt::format("--source {} is not an http(s) URL", util::mask_url(settings.source_url)));
-  }
+  check_source(settings);
+  const util::Secrets& secrets = settings.network.secrets;
   std::set<std::string> page_hosts(settings.allowed_hosts.begin(), settings.allowed_hosts.end());
   page_hosts.insert(*util::url_host(settings.source_url));
 
@@ -118,9 +142,15 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
   std::map<std::string, store::BundleRow> bundles = catalog.bundles();
   net::TransferEngine engine(settings.network, settings.retry, settings.page_jobs);
 
-  // 1. The index.
-  const std::string& index_url = settings.source_url;
+  // 1. The index. Every URL from here on is in its stored form: the engine puts the secrets back.
+  const std::string index_url = secrets.stored(settings.source_url);
   auto stored_index = pages.find(index_url);
+  std::optional<std::vector<std::string>> stored_links;
+  if (stored_index != pages.end()) stored_links = links_of(stored_index->second);
+  if (stored_index != pages.end() && !stored_links) {
+    pages.erase(stored_index);  // unreadable memory of the index: read it afresh
+    stored_index = pages.end();
+  }
   net::Request index_request{0, index_url, {}, {}};
   if (stored_index != pages.end()) index_request.conditional = {stored_index->second.etag, stored_index->second.last_modified};
   net::Response index;
@@ -133,10 +163,11 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
   if (index.outcome == net::Outcome::not_modified && stored_index != pages.end()) {
     ++result.pages_not_modified;
     index_changed = false;
-    links = json::parse(stored_index->second.extracted).get<std::vector<std::string>>();
+    links = *stored_links;
   } else if (index.outcome == net::Outcome::ok) {
     ++result.pages_fetched;
     links = source::extract_index_links(rules, index.body, index_url);
+    for (std::string& link : links) link = secrets.stored(link);
     if (links.empty()) {
       throw Error(ExitCode::source,
                   fmt::format("{} is not a patch index: no links to patch pages found (check --source, or the "
@@ -203,6 +234,7 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
     } else if (r.outcome == net::Outcome::ok) {
       ++result.pages_fetched;
       PatchRecord record = source::parse_detail_page(rules, r.body, url);
+      record.download_url = secrets.stored(record.download_url);
       page_rows.push_back({url, r.validators.etag, r.validators.last_modified, now, now, to_json(record).dump()});
       fresh[url] = std::move(record);
     } else if (r.outcome != net::Outcome::aborted) {
@@ -214,6 +246,7 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
 
   // 3. Records: fresh bodies win over what earlier runs saw; pages not asked keep their last record.
   std::set<std::string> seen_ids;
+  std::vector<const PatchRecord*> kb_notes;
   store::Database::Transaction transaction(catalog.database());
   for (const store::PageRow& row : page_rows) catalog.save_page(row);
   if (index.outcome == net::Outcome::ok) {
@@ -230,7 +263,7 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
     if (!is_fresh && known_record == known.end()) continue;
     const PatchRecord& record = is_fresh ? fresh_record->second : known_record->second;
     if (!record.has_bundle()) {
-      note_page_without_bundle(settings, link, record, is_fresh, result);
+      if (note_page_without_bundle(settings, link, record, is_fresh, result) && is_fresh) kb_notes.push_back(&record);
       continue;
     }
     if (!seen_ids.insert(record.id).second) {
@@ -239,6 +272,11 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
     }
     if (is_fresh) catalog.upsert_patch(record, now);
     result.patches.push_back(record);
+  }
+  // KB notes are listed (`list`, index.html) so operators see the vendor's notes, but never planned; a
+  // note never takes the place of a bundle of the same name.
+  for (const PatchRecord* note : kb_notes) {
+    if (seen_ids.insert(note->id).second) catalog.upsert_patch(*note, now);
   }
   transaction.commit();
   return result;

@@ -13,6 +13,7 @@
 
 #include "esxmirror/bundle/archive.hpp"
 #include "esxmirror/bundle/gzip_check.hpp"
+#include "esxmirror/bundle/layout.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/streaming_unpack.hpp"
@@ -168,8 +169,11 @@ class BundleMirror {
   bool finish(net::Response&& response) {
     InFlight& job = in_flight_[response.tag];
     const PlannedPatch& planned = *job.planned;
-    PatchReport report{planned.patch.id, planned.versions, PatchOutcome::failed, {}, {}, response.bytes, 0,
-                       util::mask_url(planned.patch.download_url)};
+    PatchReport report{.id = planned.patch.id,
+                       .versions = planned.versions,
+                       .outcome = PatchOutcome::failed,
+                       .bytes = response.bytes,
+                       .url = util::mask_url(planned.patch.download_url)};
     try {
       if (response.outcome != net::Outcome::ok) job.stream->abandon();
       if (response.outcome == net::Outcome::aborted) {
@@ -245,13 +249,10 @@ class BundleMirror {
 
     bundle::UnpackResult result = unpacked(job, response);
     for (const std::string& note : result.notes) spdlog::warn("{}: {}", patch.id, note);
-    std::vector<store::FileRow> files = file_rows(result.files);
-    const fs::path& unpack_dir = job.unpack_dir;
-    std::string archive_name = bundle::is_safe_component(patch.filename) ? patch.filename : patch.id + ".tgz";
-    if (settings_.keep_archives) {
-      fs::rename(job.archive, unpack_dir / archive_name);
-      files.push_back({archive_name, static_cast<std::int64_t>(response.bytes), response.digests.sha256});
-    }
+    // The archive's top directory ESX-1000039/ becomes <date>_ESX-1000039/ (DESIGN §5).
+    bundle::BundleTree tree = bundle::bundle_tree(job.unpack_dir, patch.id, std::move(result.files));
+    std::vector<store::FileRow> files = file_rows(tree.files);
+    if (settings_.keep_archives) keep_archive(job, response, tree.dir, files);
     discard_download(job.archive);
 
     std::string dir_name = bundle::bundle_dir_name(patch.release_date, patch.id);
@@ -261,15 +262,39 @@ class BundleMirror {
     context_.catalog.mark_verified(patch.id, response.digests.md5, response.digests.sha256,
                                    static_cast<std::int64_t>(response.bytes), patch.md5,
                                    util::to_unix(context_.clock.now()));
-    bool replaced = bundle::place_directory(unpack_dir, settings_.dest / primary);
+    bool replaced = bundle::place_directory(tree.dir, settings_.dest / primary);
     std::vector<store::PlacementRow> placements = place_links(settings_.dest, versions, dir_name, settings_.staging_dir());
     if (previous) remove_stale(settings_.dest, previous->path, placements);
     if (replaced) spdlog::info("{}: replaced the previous copy at {}", patch.id, primary.generic_string());
 
-    store::Placed placed{response.digests.md5, response.digests.sha256, static_cast<std::int64_t>(response.bytes),
-                         patch.md5, primary.generic_string(), placements, files};
+    store::Placed placed{.md5 = response.digests.md5,
+                         .sha256 = response.digests.sha256,
+                         .size = static_cast<std::int64_t>(response.bytes),
+                         .verified_md5_expected = patch.md5,
+                         .path = primary.generic_string(),
+                         .placements = placements,
+                         .files = files};
     context_.catalog.mark_placed(patch.id, placed, util::to_unix(context_.clock.now()));
     return primary.generic_string();
+  }
+
+  // Moves the verified archive into the bundle directory (placed with it, atomically) and records it.
+  void keep_archive(const InFlight& job, const net::Response& response, const fs::path& bundle_dir,
+                    std::vector<store::FileRow>& files) {
+    const PatchRecord& patch = job.planned->patch;
+    const std::string name = bundle::kept_archive_name(patch.filename, patch.id);
+    const fs::path kept = bundle_dir / name;
+    std::error_code ec;
+    if (fs::symlink_status(kept, ec).type() != fs::file_type::not_found) {
+      spdlog::warn("{}: the archive holds an entry named {} itself; the download is not kept beside it", patch.id,
+                   name);
+      return;
+    }
+    fs::rename(job.archive, kept, ec);
+    if (ec) {
+      throw Error(ExitCode::storage, fmt::format("cannot keep the archive as {}: {}", kept.string(), ec.message()));
+    }
+    files.push_back({name, static_cast<std::int64_t>(response.bytes), response.digests.sha256});
   }
 
   void record_failure(const PlannedPatch& planned, const std::string& reason) {
@@ -321,8 +346,11 @@ void link_versions(const PlannedPatch& planned, MirrorContext& context) {
     bundle::place_link(context.settings.dest / primary, context.settings.dest / link, context.settings.staging_dir());
     context.catalog.add_placement(planned.patch.id, {version, link.generic_string(), true});
   }
-  context.report.patches.push_back({planned.patch.id, planned.versions, PatchOutcome::linked, {},
-                                    primary.generic_string(), 0, 0, util::mask_url(planned.patch.download_url)});
+  context.report.patches.push_back({.id = planned.patch.id,
+                                    .versions = planned.versions,
+                                    .outcome = PatchOutcome::linked,
+                                    .path = primary.generic_string(),
+                                    .url = util::mask_url(planned.patch.download_url)});
 }
 
 }  // namespace esxmirror

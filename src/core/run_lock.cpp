@@ -12,10 +12,10 @@ namespace esxmirror {
 
 util::FileLock lock_mirror(const SyncSettings& settings, const util::Clock& clock) {
   std::error_code ec;
-  std::filesystem::create_directories(settings.staging_dir(), ec);
+  std::filesystem::create_directories(settings.state_dir(), ec);
   if (ec) {
     throw Error(ExitCode::storage, fmt::format("cannot create {}: {} (check --dest and its permissions)",
-                                               settings.staging_dir().string(), ec.message()));
+                                               settings.state_dir().string(), ec.message()));
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);

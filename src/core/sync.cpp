@@ -8,6 +8,7 @@
 
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/adopt.hpp"
+#include "esxmirror/core/convert_layout.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/mirror.hpp"
@@ -17,6 +18,7 @@
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/util/file_lock.hpp"
+#include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
 
@@ -74,17 +76,33 @@ PlanInput plan_input(const SyncSettings& settings, const DiscoverResult& found, 
   return input;
 }
 
-void report_plan_only(const PlannedPatch& planned, RunReport& report) {
-  PatchReport entry{planned.patch.id, planned.versions, PatchOutcome::skipped, planned.reason, {}, 0, 0, {}};
+// The bundle's size when an earlier run learned it: the placed copy (for a link), or a download of the
+// same bytes the page promises now (for a fetch).
+std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
+                                        const std::map<std::string, store::BundleRow>& bundles) {
+  auto row = bundles.find(planned.patch.id);
+  if (row == bundles.end() || !row->second.size) return std::nullopt;
+  bool same_bytes = planned.action == Action::link ||
+                    (planned.action == Action::fetch && planned.patch.md5 &&
+                     row->second.verified_md5_expected == planned.patch.md5);
+  if (!same_bytes) return std::nullopt;
+  return static_cast<std::uint64_t>(*row->second.size);
+}
+
+// What is reported for a patch nothing is done to: skipped, deferred, or (--dry-run) what would be done.
+void report_plan_only(const PlannedPatch& planned, const std::map<std::string, store::BundleRow>& bundles,
+                      RunReport& report) {
+  PatchReport entry{.id = planned.patch.id, .versions = planned.versions, .reason = planned.reason};
   if (planned.action == Action::defer) {
     entry.outcome = PatchOutcome::deferred;
     spdlog::warn("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
                  planned.patch.id, planned.reason, planned.patch.id);
-  } else if (planned.action == Action::fetch || planned.action == Action::replace) {
+  } else if (planned.action != Action::skip) {
     entry.outcome = PatchOutcome::planned;
-    entry.url = planned.patch.download_url;
-    spdlog::info("would fetch {} for {}{}", planned.patch.id, fmt::join(planned.versions, ", "),
-                 planned.action == Action::replace ? " (" + planned.reason + ")" : "");
+    entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
+    entry.url = util::mask_url(planned.patch.download_url);
+    entry.release_date = planned.patch.release_date;
+    entry.size = known_size(planned, bundles);
   }
   report.patches.push_back(std::move(entry));
 }
@@ -114,7 +132,9 @@ const char* outcome_name(ExitCode code) {
 
 RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   auto started = std::chrono::steady_clock::now();
-  source::Rules rules(settings.rules);  // a bad rule is a usage error before anything is touched
+  // Usage errors before anything is touched: no <dest>, no state database, no run record.
+  source::Rules rules(settings.rules);
+  check_source(settings);
   std::optional<util::FileLock> lock;
   if (!settings.dry_run) lock.emplace(lock_mirror(settings, clock));
   store::Database db(settings.state_path(),
@@ -129,7 +149,10 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   int page_failures = 0;
 
   try {
-    if (!settings.dry_run) clean_staging(settings);
+    if (!settings.dry_run) {
+      clean_staging(settings);
+      report.converted = convert_nested_bundles(settings, catalog);
+    }
 
     DiscoverResult found = discover(settings, rules, catalog, now);
     report.warnings = found.warnings;
@@ -150,9 +173,10 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
 
     MirrorContext context{settings, catalog, report, clock, placed_versions};
     std::vector<PlannedPatch> to_fetch;
+    const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
     for (const PlannedPatch& planned : plan) {
       if (settings.dry_run) {
-        report_plan_only(planned, report);
+        report_plan_only(planned, bundles, report);
       } else if (planned.action == Action::link) {
         link_versions(planned, context);
       } else if (planned.action == Action::fetch && adopt_placed_copy(planned, context)) {
@@ -160,7 +184,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
       } else if (planned.action == Action::fetch || planned.action == Action::replace) {
         to_fetch.push_back(planned);
       } else {
-        report_plan_only(planned, report);
+        report_plan_only(planned, bundles, report);
       }
     }
     mirror_bundles(to_fetch, context);
@@ -171,6 +195,10 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   } catch (const Error& e) {
     report.exit_code = e.code();
     report.message = e.what();
+  } catch (const std::exception& e) {
+    // Not foreseen (a filesystem error in adoption or placing): still the run's end, recorded and reported.
+    report.exit_code = ExitCode::storage;
+    report.message = describe_unexpected(e);
   }
 
   report.exit_code = final_exit_code(report, page_failures);

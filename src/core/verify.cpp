@@ -74,9 +74,14 @@ RunReport repair_bundles(const SyncSettings& settings, const std::vector<std::st
   } catch (const Error& e) {
     report.exit_code = e.code();
     report.message = e.what();
+  } catch (const std::exception& e) {
+    report.exit_code = ExitCode::storage;
+    report.message = describe_unexpected(e);
   }
   if (report.exit_code == ExitCode::ok && report.count(PatchOutcome::failed)) report.exit_code = ExitCode::partial;
-  report.outcome = report.exit_code == ExitCode::ok ? "ok" : "partial";
+  report.outcome = report.exit_code == ExitCode::ok        ? "ok"
+                   : report.exit_code == ExitCode::partial ? "partial"
+                                                           : "failed";
   report.finished_at = util::iso8601(clock.now());
   catalog.finish_run({report.run_id, util::to_unix(clock.now()), util::to_unix(clock.now()), "repair:" + report.outcome,
                       static_cast<int>(report.exit_code), report.count(PatchOutcome::replaced), 0,

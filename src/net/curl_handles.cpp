@@ -29,6 +29,16 @@ MultiHandle make_multi() {
   return handle;
 }
 
+ShareHandle make_share() {
+  curl_global_once();
+  ShareHandle handle(curl_share_init());
+  if (!handle || curl_share_setopt(handle.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+      curl_share_setopt(handle.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    throw std::runtime_error("libcurl: cannot create a share handle");
+  }
+  return handle;
+}
+
 void HeaderList::append(const std::string& line) {
   curl_slist* grown = curl_slist_append(list_, line.c_str());
   if (!grown) throw std::bad_alloc();

@@ -17,12 +17,19 @@ struct EasyDeleter {
 struct MultiDeleter {
   void operator()(CURLM* handle) const noexcept { curl_multi_cleanup(handle); }
 };
+struct ShareDeleter {
+  void operator()(CURLSH* handle) const noexcept { curl_share_cleanup(handle); }
+};
 
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using MultiHandle = std::unique_ptr<CURLM, MultiDeleter>;
+using ShareHandle = std::unique_ptr<CURLSH, ShareDeleter>;
 
 EasyHandle make_easy();    // throws std::runtime_error
 MultiHandle make_multi();  // throws std::runtime_error
+// DNS cache and TLS sessions shared by the easy handles attached to it, used from one thread at a time
+// (no lock callbacks). Throws std::runtime_error.
+ShareHandle make_share();
 
 // A curl_slist of request headers.
 class HeaderList {

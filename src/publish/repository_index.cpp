@@ -1,5 +1,6 @@
 #include "esxmirror/publish/repository_index.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/strings.hpp"
+#include "esxmirror/util/url.hpp"
 
 namespace esxmirror::publish {
 
@@ -25,6 +27,18 @@ std::map<std::string, std::vector<Row>> rows_by_version(const std::vector<store:
     for (const store::PlacementRow& placement : entry.placements) rows[placement.version].push_back({&entry, &placement});
   }
   return rows;
+}
+
+// The KB notes (pages without a bundle: the vendor's instructions) for `version`, in catalog order.
+std::vector<const store::CatalogEntry*> notes_for(const std::vector<store::CatalogEntry>& entries,
+                                                  const std::string& version) {
+  std::vector<const store::CatalogEntry*> notes;
+  for (const store::CatalogEntry& entry : entries) {
+    if (entry.bundle || entry.patch.has_bundle()) continue;
+    const auto& versions = entry.patch.versions;
+    if (std::find(versions.begin(), versions.end(), version) != versions.end()) notes.push_back(&entry);
+  }
+  return notes;
 }
 
 std::string html_escape(const std::string& text) {
@@ -91,6 +105,18 @@ std::string render_index_html(const std::vector<store::CatalogEntry>& entries, u
           html_escape(row.entry->patch.id), html_escape(row.entry->patch.classification),
           util::human_bytes(static_cast<unsigned long long>(bundle.size.value_or(0))), html_escape(bundle.md5.value_or("")),
           html_escape(bundle.sha256.value_or("")));
+    }
+    html += "</table>\n";
+    std::vector<const store::CatalogEntry*> notes = notes_for(entries, version);
+    if (notes.empty()) continue;
+    html += fmt::format("<h3>Notes without a download (ESX {})</h3>\n<table>\n<tr><th>Release date</th><th>Note</th>"
+                        "<th>Classification</th></tr>\n",
+                        html_escape(version));
+    for (const store::CatalogEntry* note : notes) {
+      html += fmt::format("<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td></tr>\n",
+                          html_escape(note->patch.release_date.value_or("undated")),
+                          html_escape(util::mask_url(note->patch.page_url)), html_escape(note->patch.id),
+                          html_escape(note->patch.classification));
     }
     html += "</table>\n";
   }

@@ -13,12 +13,21 @@ constexpr const char* kStates[] = {"discovered", "downloading", "verified", "pla
 
 const char* kBundleColumns =
     "patch_id, state, failures, last_error, next_retry_at, md5, sha256, size, verified_md5_expected, path, "
-    "placed_at";
+    "placed_at, layout";
 
-BundleRow read_bundle(const Statement& s, int first) {
+const char* to_string(BundleLayout layout) { return layout == BundleLayout::nested ? "nested" : "flat"; }
+
+// A value the schema's CHECK constraints allow no other way than by damage to the file.
+[[noreturn]] void damaged_value(const Database& db, const std::string& column, const std::string& value) {
+  db.damaged(fmt::format("bundles.{} holds '{}'", column, value));
+}
+
+BundleRow read_bundle(const Database& db, const Statement& s, int first) {
   BundleRow row;
   row.patch_id = s.text(first);
-  row.state = bundle_state_from_string(s.text(first + 1));
+  std::optional<BundleState> state = bundle_state_from_string(s.text(first + 1));
+  if (!state) damaged_value(db, "state", s.text(first + 1));
+  row.state = *state;
   row.failures = static_cast<int>(s.integer(first + 2));
   row.last_error = s.optional_text(first + 3);
   row.next_retry_at = s.optional_integer(first + 4);
@@ -28,6 +37,9 @@ BundleRow read_bundle(const Statement& s, int first) {
   row.verified_md5_expected = s.optional_text(first + 8);
   row.path = s.optional_text(first + 9);
   row.placed_at = s.optional_integer(first + 10);
+  const std::string layout = s.text(first + 11);
+  if (layout != "flat" && layout != "nested") damaged_value(db, "layout", layout);
+  row.layout = layout == "nested" ? BundleLayout::nested : BundleLayout::flat;
   return row;
 }
 
@@ -52,13 +64,11 @@ PatchRecord read_patch(const Statement& s) {
 
 const char* to_string(BundleState state) { return kStates[static_cast<int>(state)]; }
 
-BundleState bundle_state_from_string(const std::string& name) {
+std::optional<BundleState> bundle_state_from_string(const std::string& name) {
   for (int i = 0; i < 5; ++i) {
     if (name == kStates[i]) return static_cast<BundleState>(i);
   }
-  throw Error(ExitCode::usage, fmt::format("unknown state '{}': use one of discovered, downloading, verified, "
-                                           "placed, failed",
-                                           name));
+  return std::nullopt;
 }
 
 std::optional<PageRow> Catalog::page(const std::string& url) {
@@ -102,9 +112,11 @@ void Catalog::upsert_patch(const PatchRecord& patch, std::int64_t now) {
   db_.prepare("DELETE FROM patch_versions WHERE patch_id = ?").bind(patch.id).run();
   auto insert_version = db_.prepare("INSERT OR IGNORE INTO patch_versions (patch_id, version) VALUES (?, ?)");
   for (const std::string& version : patch.versions) insert_version.bind(patch.id, version).run();
-  db_.prepare("INSERT OR IGNORE INTO bundles (patch_id, state, updated_at) VALUES (?, 'discovered', ?)")
-      .bind(patch.id, now)
-      .run();
+  if (patch.has_bundle()) {
+    db_.prepare("INSERT OR IGNORE INTO bundles (patch_id, state, updated_at) VALUES (?, 'discovered', ?)")
+        .bind(patch.id, now)
+        .run();
+  }
   transaction.commit();
 }
 
@@ -123,7 +135,7 @@ std::map<std::string, BundleRow> Catalog::bundles() {
   std::map<std::string, BundleRow> all;
   auto s = db_.prepare(fmt::format("SELECT {} FROM bundles", kBundleColumns));
   while (s.step()) {
-    BundleRow row = read_bundle(s, 0);
+    BundleRow row = read_bundle(db_, s, 0);
     all.emplace(row.patch_id, std::move(row));
   }
   return all;
@@ -133,7 +145,7 @@ std::optional<BundleRow> Catalog::bundle(const std::string& id) {
   auto s = db_.prepare(fmt::format("SELECT {} FROM bundles WHERE patch_id = ?", kBundleColumns));
   s.bind(id);
   if (!s.step()) return std::nullopt;
-  return read_bundle(s, 0);
+  return read_bundle(db_, s, 0);
 }
 
 void Catalog::mark_downloading(const std::string& id, std::int64_t now) {
@@ -166,9 +178,10 @@ void Catalog::mark_placed(const std::string& id, const Placed& placed, std::int6
   Database::Transaction transaction(db_);
   db_.prepare(
          "UPDATE bundles SET state = 'placed', failures = 0, last_error = NULL, next_retry_at = NULL, md5 = ?, "
-         "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ? "
+         "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ?, layout = ? "
          "WHERE patch_id = ?")
-      .bind(placed.md5, placed.sha256, placed.size, placed.verified_md5_expected, placed.path, now, now, id)
+      .bind(placed.md5, placed.sha256, placed.size, placed.verified_md5_expected, placed.path, now, now,
+            to_string(placed.layout), id)
       .run();
   db_.prepare("DELETE FROM placements WHERE patch_id = ?").bind(id).run();
   auto insert_placement =
@@ -192,27 +205,28 @@ void Catalog::forget_placement(const std::string& id, std::int64_t now) {
   transaction.commit();
 }
 
+void Catalog::mark_flat(const std::string& id, const std::vector<FileRow>& files) {
+  Database::Transaction transaction(db_);
+  db_.prepare("DELETE FROM bundle_files WHERE patch_id = ?").bind(id).run();
+  auto insert_file = db_.prepare("INSERT INTO bundle_files (patch_id, relpath, size, sha256) VALUES (?, ?, ?, ?)");
+  for (const FileRow& f : files) insert_file.bind(id, f.relpath, f.size, f.sha256).run();
+  db_.prepare("UPDATE bundles SET layout = 'flat' WHERE patch_id = ?").bind(id).run();
+  transaction.commit();
+}
+
 void Catalog::add_placement(const std::string& id, const PlacementRow& placement) {
   db_.prepare("INSERT OR REPLACE INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)")
       .bind(id, placement.version, placement.path, placement.is_link)
       .run();
 }
 
-std::vector<std::string> Catalog::make_due(const std::vector<std::string>& ids, std::vector<std::string>& unknown) {
-  std::vector<std::string> changed;
+void Catalog::make_due(const std::vector<std::string>& ids) {
   Database::Transaction transaction(db_);
   // Also a placed bundle whose replacement failed: it waits out a backoff too (see plan_patches).
-  auto update = db_.prepare("UPDATE bundles SET next_retry_at = NULL WHERE patch_id = ?");
-  for (const std::string& id : ids) {
-    if (!bundle(id)) {
-      unknown.push_back(id);
-      continue;
-    }
-    update.bind(id).run();
-    changed.push_back(id);
-  }
+  auto update = db_.prepare(
+      "UPDATE bundles SET next_retry_at = NULL WHERE patch_id = ? AND (state = 'failed' OR last_error IS NOT NULL)");
+  for (const std::string& id : ids) update.bind(id).run();
   transaction.commit();
-  return changed;
 }
 
 std::vector<std::string> Catalog::make_all_failed_due() {
@@ -234,7 +248,7 @@ std::vector<CatalogEntry> Catalog::entries() {
   while (s.step()) {
     CatalogEntry entry;
     entry.patch = read_patch(s);
-    if (s.optional_text(8)) entry.bundle = read_bundle(s, 8);
+    if (s.optional_text(8)) entry.bundle = read_bundle(db_, s, 8);
     index.emplace(entry.patch.id, all.size());
     all.push_back(std::move(entry));
   }

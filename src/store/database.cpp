@@ -179,6 +179,11 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
 
 Database::~Database() { sqlite3_close_v2(db_); }
 
+void Database::damaged(const std::string& what) const {
+  throw Error(ExitCode::storage,
+              fmt::format("state database {} is damaged ({}): {}", path_.string(), what, recovery_hint(path_)));
+}
+
 void Database::fail(const std::string& what, int rc) const {
   std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   if (is_damage(rc)) {
@@ -244,13 +249,24 @@ void Database::migrate() {
                             "({}): upgrade esxmirror, or point --state at another file",
                             path_.string(), version, newest));
   }
+  bool rewrote_rows = false;
   for (const Migration& migration : migrations()) {
     if (migration.number <= version) continue;
     Transaction transaction(*this);
     exec(migration.sql);
+    if (MigrationCode code = migration_code(migration.number)) code(*this);
     exec(fmt::format("PRAGMA user_version = {}", migration.number));
     transaction.commit();
+    rewrote_rows = rewrote_rows || version > 0;  // a new, empty database has no old rows
   }
+  if (rewrote_rows) compact();
+}
+
+void Database::compact() {
+  exec("VACUUM");
+  // TRUNCATE: the -wal file is emptied, not just marked reusable. A reader holding an old snapshot can
+  // keep it from completing; the next checkpoint (at the latest when the last connection closes) does.
+  sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
 }
 
 // Savepoints rather than BEGIN so transactions nest (a batch of upserts inside one discovery commit).

@@ -163,6 +163,31 @@ void fsync_dir(const fs::path& dir) {
   }
 }
 
+void link_tree(const fs::path& from, const fs::path& to) {
+  auto fail = [&](const fs::path& what, int err) {
+    throw Error(ExitCode::storage,
+                "cannot link " + what.string() + " into " + to.string() + ": " + describe_errno(err));
+  };
+  struct stat info {};
+  if (::lstat(from.c_str(), &info) != 0) fail(from, errno);
+  if (::mkdir(to.c_str(), 0700) != 0) fail(from, errno);  // owner-writable while it is filled
+  std::error_code ec;
+  for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path target = to / it->path().filename();
+    if (it->symlink_status(ec).type() == fs::file_type::directory) {
+      link_tree(it->path(), target);
+    } else if (::linkat(AT_FDCWD, it->path().c_str(), AT_FDCWD, target.c_str(), 0) != 0) {  // 0: a symlink itself
+      fail(it->path(), errno);
+    }
+  }
+  if (ec) fail(from, ec.value());
+  // Last, so adding the entries above does not change the times copied.
+  const struct timespec times[2] = {info.st_atim, info.st_mtim};
+  if (::chmod(to.c_str(), info.st_mode & 07777) != 0 || ::utimensat(AT_FDCWD, to.c_str(), times, 0) != 0) {
+    fail(from, errno);
+  }
+}
+
 bool is_within(const fs::path& root, const fs::path& path) {
   const auto root_parts = components(root);
   const auto path_parts = components(path);

@@ -2,17 +2,14 @@
 
 #include <curl/curl.h>
 
+#include <functional>
 #include <memory>
 
 #include "esxmirror/util/strings.hpp"
+#include "util/curl_url.hpp"
 
 namespace esxmirror::util {
 namespace {
-
-struct UrlDeleter {
-  void operator()(CURLU* handle) const { curl_url_cleanup(handle); }
-};
-using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
 
 struct CurlStringDeleter {
   void operator()(char* s) const { curl_free(s); }
@@ -32,21 +29,10 @@ std::string clean_link(const std::string& link) {
   return out;
 }
 
-UrlHandle parse(const std::string& url) {
-  const std::string cleaned = clean_link(url);
-  if (cleaned.empty()) return nullptr;
-  UrlHandle handle(curl_url());
-  if (!handle || curl_url_set(handle.get(), CURLUPART_URL, cleaned.c_str(), kParseFlags) != CURLUE_OK) {
-    return nullptr;
-  }
-  return handle;
-}
-
+using detail::UrlHandle;
+UrlHandle parse(const std::string& url) { return detail::parse_url(url); }
 std::optional<std::string> get_part(CURLU* handle, CURLUPart part, unsigned int flags = 0) {
-  char* raw = nullptr;
-  if (curl_url_get(handle, part, &raw, flags) != CURLUE_OK || raw == nullptr) return std::nullopt;
-  CurlString owned(raw);
-  return std::string(raw);
+  return detail::url_part(handle, part, flags);
 }
 
 int hex_value(char c) {
@@ -130,6 +116,27 @@ bool ends_url(char c) {
 
 }  // namespace
 
+namespace detail {
+
+UrlHandle parse_url(const std::string& url) {
+  const std::string cleaned = clean_link(url);
+  if (cleaned.empty()) return nullptr;
+  UrlHandle handle(curl_url());
+  if (!handle || curl_url_set(handle.get(), CURLUPART_URL, cleaned.c_str(), kParseFlags) != CURLUE_OK) {
+    return nullptr;
+  }
+  return handle;
+}
+
+std::optional<std::string> url_part(CURLU* handle, CURLUPart part, unsigned int flags) {
+  char* raw = nullptr;
+  if (curl_url_get(handle, part, &raw, flags) != CURLUE_OK || raw == nullptr) return std::nullopt;
+  CurlString owned(raw);
+  return std::string(raw);
+}
+
+}  // namespace detail
+
 std::optional<std::string> resolve_url(const std::string& base, const std::string& link) {
   UrlHandle handle = parse(base);
   const std::string cleaned = clean_link(link);
@@ -191,7 +198,7 @@ std::string mask_url(const std::string& url) {
   return out ? *out : mask_unparsed(url);
 }
 
-std::string mask_secrets(std::string_view text) {
+std::string transform_urls(std::string_view text, const std::function<std::string(const std::string&)>& change) {
   std::string out;
   out.reserve(text.size());
   std::size_t copied = 0;
@@ -212,12 +219,14 @@ std::string mask_secrets(std::string_view text) {
       continue;
     }
     out.append(text.substr(copied, start - copied));
-    out.append(mask_url(std::string(text.substr(start, end - start))));
+    out.append(change(std::string(text.substr(start, end - start))));
     copied = end;
     search = end;
   }
   out.append(text.substr(copied));
   return out;
 }
+
+std::string mask_secrets(std::string_view text) { return transform_urls(text, mask_url); }
 
 }  // namespace esxmirror::util

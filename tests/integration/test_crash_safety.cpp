@@ -47,7 +47,7 @@ FileMap files_under(const fs::path& dir, std::vector<std::string>& odd) {
 
 FileMap expected_files(const SampleSite& site, const std::string& id) {
   FileMap files;
-  for (const ArchiveEntry& e : site.bundle_contents(id)) {
+  for (const ArchiveEntry& e : site.placed_contents(id)) {
     if (e.type == ArchiveEntry::Type::file) files[e.path] = e.content;
   }
   return files;
@@ -197,7 +197,7 @@ TEST_CASE("crash safety: SIGKILL at 50+ random moments never exposes a partial b
       f.replace_bundle(id, build_archive(entries, ArchiveFormat::tar_gz, 0));
       FileMap now_served;
       for (const ArchiveEntry& e : entries) {
-        if (e.type == ArchiveEntry::Type::file) now_served[e.path] = e.content;
+        if (e.type == ArchiveEntry::Type::file) now_served[placed_path(id, e.path)] = e.content;
       }
       invariant.acceptable[id].push_back(std::move(now_served));
     }

@@ -135,6 +135,27 @@ TEST_CASE("damaged state: a truncated or garbage state.db exits 5 saying how to 
   check_mirror_intact(f);
 }
 
+TEST_CASE("damaged state: a value the schema allows no other way (a garbled state or layout) is damage: exit 5 with "
+          "the hint, never a usage error",
+          "[state]") {
+  MirrorFixture f;
+  mirror_both(f);
+  std::string column, value;
+  SECTION("a bundle's state") { column = "state", value = "plbced"; }
+  SECTION("a bundle's layout") { column = "layout", value = "flap"; }
+  // What a flipped byte inside a row does: the file is sound, the value impossible.
+  REQUIRE(sql(state_db(f), "PRAGMA ignore_check_constraints = ON; UPDATE bundles SET " + column + " = '" + value +
+                               "' WHERE patch_id = 'ESX-1000039'; SELECT " + column +
+                               " FROM bundles WHERE patch_id = 'ESX-1000039'") == value);
+  f.server.reset_hits();
+  check_refused_with_hint(f, "damaged");
+  ProcessResult retry = f.command("retry", {"ESX-1000039"});
+  INFO(retry.all());
+  CHECK(retry.exit_code == 5);
+  CHECK(has(retry.err, "mv " + state_db(f).string()));
+  check_mirror_intact(f);
+}
+
 TEST_CASE("damaged state: a database from a newer schema version is refused clearly and left untouched", "[state]") {
   MirrorFixture f;
   mirror_both(f);

@@ -83,7 +83,7 @@ std::map<std::string, std::string> files_under(const fs::path& dir) {
 
 std::map<std::string, std::string> expected_files(const SampleSite& site, const std::string& id) {
   std::map<std::string, std::string> files;
-  for (const ArchiveEntry& e : site.bundle_contents(id)) {
+  for (const ArchiveEntry& e : site.placed_contents(id)) {
     if (e.type == ArchiveEntry::Type::file) files[e.path] = e.content;
   }
   return files;
@@ -122,7 +122,7 @@ TEST_CASE("disk full: the run stops with exit 5 and a clear message, nothing hal
     f.replace_bundle(id, build_archive(entries, ArchiveFormat::tar_gz, 0));
     expected[id].clear();
     for (const ArchiveEntry& e : entries) {
-      if (e.type == ArchiveEntry::Type::file) expected[id][e.path] = e.content;
+      if (e.type == ArchiveEntry::Type::file) expected[id][placed_path(id, e.path)] = e.content;
     }
   }
 

@@ -180,7 +180,7 @@ TEST_CASE("faults: a bundle that changed on the server between the cut and the r
   CHECK(hits[0].status == 200);             // it is not: the whole new file came
   CHECK(hits[0].body_bytes == new_archive.size());
   fs::path dir = f.bundle_dir("3.0.1", "ESX-1000039");
-  for (const ArchiveEntry& e : files_only(entries)) CHECK(slurp(dir / e.path) == e.content);
+  for (const ArchiveEntry& e : files_only(entries)) CHECK(slurp(dir / placed_path("ESX-1000039", e.path)) == e.content);
   check_only_broken_missing(f, "3.0.1", {"ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"}, {});
   check_no_debris(f);
 }

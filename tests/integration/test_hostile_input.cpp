@@ -179,7 +179,7 @@ TEST_CASE("hostile archives: device nodes, fifos, symlinks and hardlinks leading
                                                           {"ESX-1000070/bin/sticky/", Type::directory, "", "", 01777}}));
   ProcessResult r = f.sync({"--esx-version", "3.0.1"});  // a first look at the setuid bundle alone
   INFO(r.all());
-  fs::path tool = f.dest / "3.0.1" / "2007-04-12_ESX-1000070" / "ESX-1000070" / "bin" / "tool";
+  fs::path tool = f.dest / "3.0.1" / "2007-04-12_ESX-1000070" / "bin" / "tool";
   REQUIRE(fs::is_regular_file(tool));
   struct stat info {};
   REQUIRE(::stat(tool.c_str(), &info) == 0);
@@ -262,8 +262,12 @@ TEST_CASE("hostile archives: a .zip bundle (served under the .tgz name) with the
     for (const std::string& name : refusal.names) CHECK(has(r.err, name));
     CHECK_FALSE(fs::exists(f.bundle_dir("3.0.1", refusal.id)));
   }
-  fs::path tool = f.bundle_dir("3.0.2", "ESX-1002087") / "ESX-1002087" / "bin" / "tool";
+  // Unpacked from the complete file (a zip is not streamed), laid out the same: its top directory is the
+  // bundle directory.
+  fs::path tool = f.bundle_dir("3.0.2", "ESX-1002087") / "bin" / "tool";
   REQUIRE(fs::is_regular_file(tool));
+  CHECK(slurp(f.bundle_dir("3.0.2", "ESX-1002087") / "contents.xml") == "<contents/>\n");
+  CHECK_FALSE(fs::exists(f.bundle_dir("3.0.2", "ESX-1002087") / "ESX-1002087"));
   CHECK(slurp(tool) == "#!/bin/sh\n");
   struct stat info {};
   REQUIRE(::stat(tool.c_str(), &info) == 0);

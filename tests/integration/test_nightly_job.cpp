@@ -114,7 +114,7 @@ std::set<std::string> names_in(const fs::path& dir) {
 
 // The first regular file of a bundle, relative to its bundle directory.
 std::string first_file(const SampleSite& site, const std::string& id, int nth = 0) {
-  for (const ArchiveEntry& entry : site.bundle_contents(id)) {
+  for (const ArchiveEntry& entry : site.placed_contents(id)) {
     if (entry.type == ArchiveEntry::Type::file && nth-- == 0) return entry.path;
   }
   FAIL("bundle " << id << " has no file");
@@ -490,19 +490,24 @@ TEST_CASE("list shows the catalog as a table and as JSON, filtered by version an
   CHECK(std::regex_search(rows["ESX-1001724"], std::regex(R"(3\.0\.1,3\.0\.2\s+2007-08-14)")));
   CHECK(std::regex_search(rows["ESX-1000039"], std::regex(R"(failed\s+-)")));
   CHECK(std::regex_search(rows["ESX-1002425"], std::regex(R"(undated\s+.*3\.0\.2/undated_ESX-1002425)")));
+  CHECK(std::regex_search(rows["ESX-1003176"], std::regex(R"(3\.0\.2\s+2007-12-20\s+General\s+no-bundle\s+-)")));
 
   ProcessResult all = f.command("list", {"--json"});
   REQUIRE(all.exit_code == 0);
   json list = json::parse(all.out);
   std::set<std::string> every;
-  for (const SamplePatch& p : site.patches()) {
-    if (!p.kb_note) every.insert(p.id);  // a KB note has no bundle: nothing to list
-  }
+  for (const SamplePatch& p : site.patches()) every.insert(p.id);  // KB notes too: the vendor's notes are listed
   CHECK(ids_of(list) == every);
   for (const json& item : list) {
     std::string id = item["id"];
     INFO(id);
     const SamplePatch& p = site.patch(id);
+    if (p.kb_note) {
+      CHECK(item["state"] == "no-bundle");
+      CHECK(item["path"].is_null());
+      CHECK(item["download_url"] == "");
+      CHECK(item["page_url"] == f.server.url(site.page_path(id)));
+    }
     CHECK(item["versions"] == json(p.versions));
     if (p.iso_date.empty()) {
       CHECK(item["release_date"].is_null());
@@ -537,10 +542,13 @@ TEST_CASE("list shows the catalog as a table and as JSON, filtered by version an
   }
   json failed = json::parse(f.command("list", {"--json", "--state-filter", "failed"}).out);
   CHECK(ids_of(failed) == std::set<std::string>{"ESX-1000039"});
+  json notes = json::parse(f.command("list", {"--json", "--state-filter", "no-bundle"}).out);
+  CHECK(ids_of(notes) == std::set<std::string>{"ESX-1003176"});
 
   ProcessResult bad = f.command("list", {"--state-filter", "broken"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("broken") != std::string::npos);
+  CHECK(bad.err.find("no-bundle") != std::string::npos);
   CHECK(bad.out.empty());
 }
 
@@ -807,11 +815,20 @@ TEST_CASE("index.html and manifest.json list every placed bundle per version, li
       CHECK(html.find(site.md5_of(id)) != std::string::npos);
     }
   }
-  for (const char* absent : {"ESX-1000050", "ESX-1002087", "ESX-1003176", "ESX-1000100", ".esxmirror", "state.db"}) {
+  for (const char* absent : {"ESX-1000050", "ESX-1002087", "ESX-1000100", ".esxmirror", "state.db"}) {
     INFO(absent);
     CHECK(html.find(absent) == std::string::npos);
     CHECK(slurp(f.dest / "manifest.json").find(absent) == std::string::npos);
   }
+  // The KB note (a page without a bundle) is shown under its version, linked to the vendor's page, and is
+  // no bundle of the manifest.
+  const std::size_t notes = html.find("<h3>Notes without a download (ESX 3.0.2)</h3>");
+  REQUIRE(notes != std::string::npos);
+  CHECK(html.find("<a href=\"" + f.server.url(site.page_path("ESX-1003176")) + "\">ESX-1003176</a>", notes) !=
+        std::string::npos);
+  CHECK(html.find("2007-12-20", notes) != std::string::npos);
+  CHECK(html.find("ESX-1003176") > html.find("<h2>ESX 3.0.2</h2>"));
+  CHECK(slurp(f.dest / "manifest.json").find("ESX-1003176") == std::string::npos);
   // Written by rename: no temporary file is left in dest.
   CHECK(names_in(f.dest) == std::set<std::string>{".esxmirror", "3.0.1", "3.0.2", "index.html", "manifest.json"});
 }

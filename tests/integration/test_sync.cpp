@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "esxmirror/util/strings.hpp"
 #include "support/mirror_fixture.hpp"
 
 using namespace esxmirror::testing;
@@ -14,6 +17,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// `text` as a regular expression matching itself.
+std::string escaped(const std::string& text) {
+  return std::regex_replace(text, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
+}
+
+// The bundle URL a dry run or a report shows for a patch of the standard site: masked (query values).
+std::string shown_url(const MirrorFixture& f, const SamplePatch& p) {
+  return f.server.url(f.server.site().bundle_path(p.id)) + (p.entity_in_link ? "?src=***&lang=***" : "");
+}
 
 std::size_t bodies_sent(const SiteServer& server) {
   std::size_t n = 0;
@@ -37,7 +57,15 @@ TEST_CASE("a fresh sync of one version mirrors exactly its bundles, unpacked and
     CHECK(f.bundle_matches_site("3.0.1", id));
     CHECK(f.server.body_count(site.bundle_path(id)) == 1);
   }
-  CHECK(fs::is_regular_file(f.dest / "3.0.1" / "2007-03-29_ESX-1000039" / "ESX-1000039" / "contents.xml"));
+  // The archive's top directory ESX-1000039/ is the bundle directory: its files directly inside (DESIGN §5).
+  std::set<std::string> inside, expected;
+  for (const auto& entry : fs::directory_iterator(f.dest / "3.0.1" / "2007-03-29_ESX-1000039")) {
+    inside.insert(entry.path().filename().string());
+  }
+  for (const ArchiveEntry& entry : site.placed_contents("ESX-1000039")) expected.insert(entry.path);
+  CHECK(inside == expected);
+  CHECK(inside.count("contents.xml") == 1);
+  CHECK(inside.count("descriptor.xml") == 1);
   // Exactly the 3.0.1 bundles: not 3.0.10, not 3.0.1a, no 3.0.2 directory, no archives left behind.
   std::size_t dirs = 0;
   for (const auto& entry : fs::directory_iterator(f.dest / "3.0.1")) {
@@ -118,25 +146,83 @@ TEST_CASE("a bundle for two selected versions is downloaded and stored once, the
   CHECK_FALSE(fs::exists(f.dest / "3.0.2" / "2007-12-20_ESX-1003176"));
 }
 
-TEST_CASE("a dry run lists what would be fetched, downloads no bundle and creates nothing", "[sync]") {
+TEST_CASE("a dry run prints, at the default verbosity, each bundle it would fetch, replace or link, downloads no "
+          "bundle and changes nothing; the report carries the same list",
+          "[sync][dry-run]") {
   MirrorFixture f;
-  ProcessResult r = f.sync({"--esx-version", "3.0.1", "--dry-run", "-v"});
+  SampleSite site = f.server.site();
+  const fs::path report_file = f.tmp / "dry-run.json";
+  ProcessResult r = f.sync({"--esx-version", "3.0.1", "--dry-run", "--report", report_file.string()});
   INFO(r.all());
   REQUIRE(r.exit_code == 0);
   CHECK_FALSE(fs::exists(f.dest));
-  SampleSite site = f.server.site();
-  for (const std::string& id : k301) {
-    CHECK(r.all().find(id) != std::string::npos);
-    CHECK(f.server.count(site.bundle_path(id)) == 0);
+  std::vector<std::string> lines = lines_of(r.out);
+  REQUIRE(lines.size() == k301.size() + 1);
+  for (std::size_t i = 0; i < k301.size(); ++i) {
+    const SamplePatch& p = site.patch(k301[i]);
+    INFO(lines[i]);
+    CHECK(std::regex_match(lines[i], std::regex("would fetch +" + p.id + " +3\\.0\\.1 +" + p.iso_date + " +- +" +
+                                                escaped(shown_url(f, p)))));
+    CHECK(f.server.count(site.bundle_path(p.id)) == 0);
+  }
+  CHECK(has(lines.back(), "esxmirror: dry run: 5 to fetch, 0 to replace, 0 to link, 0 already mirrored;"));
+  nlohmann::json report = nlohmann::json::parse(slurp(report_file));
+  CHECK(report["dry_run"] == true);
+  REQUIRE(report["patches"].size() == k301.size());
+  for (const auto& entry : report["patches"]) {
+    const SamplePatch& p = site.patch(entry["id"].get<std::string>());
+    INFO(p.id);
+    CHECK(entry["outcome"] == "planned");
+    CHECK(entry["action"] == "fetch");
+    CHECK(entry["versions"] == nlohmann::json::array({"3.0.1"}));
+    CHECK(entry["release_date"] == p.iso_date);
+    CHECK(entry["size"].is_null());
+    CHECK(entry["url"] == shown_url(f, p));
   }
 
-  // Against an existing mirror it changes nothing either.
+  // Against a mirror of 3.0.1, selecting 3.0.2 too: links for the shared bundles (their size is known),
+  // a replacement for a bundle whose md5 changed, fetches for the rest; -q prints none of it.
   REQUIRE(f.sync({"--esx-version", "3.0.1"}).exit_code == 0);
+  f.replace_bundle("ESX-1000070", build_archive(bundle_entries("ESX-1000070", 20000, 777)));
+  site = f.server.site();
+  f.server.reset_hits();
   auto before = fs::last_write_time(f.dest / ".esxmirror" / "state.db");
+  const std::set<std::string> served = f.served_files();
   ProcessResult again = f.sync({"--esx-version", "3.0.1", "--esx-version", "3.0.2", "--dry-run"});
+  INFO(again.all());
   CHECK(again.exit_code == 0);
+  lines = lines_of(again.out);
+  auto line_of = [&](const std::string& id) {
+    for (const std::string& line : lines) {
+      if (has(line, " " + id + " ")) return line;
+    }
+    FAIL("no line for " << id);
+    return std::string();
+  };
+  for (const char* id : {"ESX-1001724", "ESX-1002082"}) {
+    const SamplePatch& p = site.patch(id);
+    const std::string size = esxmirror::util::human_bytes(site.files().at(site.bundle_path(id)).size());
+    CHECK(std::regex_match(line_of(id), std::regex("would link +" + p.id + " +3\\.0\\.1,3\\.0\\.2 +" + p.iso_date +
+                                                   " +" + escaped(size) + " +" + escaped(shown_url(f, p)))));
+  }
+  CHECK(std::regex_match(line_of("ESX-1000070"),
+                         std::regex("would replace +ESX-1000070 +3\\.0\\.1 +2007-04-12 +- +" +
+                                    escaped(shown_url(f, site.patch("ESX-1000070"))) +
+                                    " \\(page md5 changed from [0-9a-f]{32} to " +
+                                    site.md5_of("ESX-1000070") + "\\)")));
+  for (const char* id : {"ESX-1002087", "ESX-1002424"}) CHECK(has(line_of(id), "would fetch   " + std::string(id)));
+  CHECK(std::regex_match(line_of("ESX-1002425"), std::regex("would fetch +ESX-1002425 +3\\.0\\.2 +undated +- .*")));
+  CHECK(has(lines.back(), "dry run: 3 to fetch, 1 to replace, 2 to link, 2 already mirrored;"));
+  CHECK(lines.size() == 7);
+  CHECK(bodies_sent(f.server) > 0);
+  for (const Hit& hit : f.server.hits()) CHECK_FALSE(has(hit.path, ".tgz"));
+  CHECK(f.served_files() == served);
   CHECK_FALSE(fs::exists(f.dest / "3.0.2"));
   CHECK(fs::last_write_time(f.dest / ".esxmirror" / "state.db") == before);
+
+  ProcessResult quiet = f.sync({"--esx-version", "3.0.1", "--esx-version", "3.0.2", "--dry-run", "-q"});
+  CHECK(quiet.exit_code == 0);
+  CHECK(quiet.out.empty());
 }
 
 TEST_CASE("a bundle whose md5 does not match its page is never placed; the others are", "[sync][faults]") {
@@ -252,7 +338,7 @@ TEST_CASE("a page that now shows a different md5 makes the bundle be fetched aga
   CHECK(r.all().find("md5 changed") != std::string::npos);
   fs::path dir = f.bundle_dir("3.0.1", "ESX-1000039");
   for (const ArchiveEntry& e : entries) {
-    if (e.type == ArchiveEntry::Type::file) CHECK(slurp(dir / e.path) == e.content);
+    if (e.type == ArchiveEntry::Type::file) CHECK(slurp(dir / placed_path("ESX-1000039", e.path)) == e.content);
   }
 }
 

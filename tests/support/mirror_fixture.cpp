@@ -22,6 +22,11 @@ std::string slurp(const fs::path& file) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+std::string placed_path(const std::string& id, const std::string& entry_path) {
+  const std::string top = id + "/";
+  return entry_path.rfind(top, 0) == 0 ? entry_path.substr(top.size()) : entry_path;
+}
+
 void configure(const MirrorFixture& f, const std::string& toml) { std::ofstream(f.config, std::ios::app) << toml; }
 
 MirrorFixture::MirrorFixture(SampleSite site) : server(std::move(site)) {
@@ -90,12 +95,15 @@ std::set<std::string> MirrorFixture::served_files() const {
 bool MirrorFixture::bundle_matches_site(const std::string& version, const std::string& id) const {
   SampleSite site = server.site();
   fs::path dir = bundle_dir(version, id);
-  for (const ArchiveEntry& entry : site.bundle_contents(id)) {
+  if (!fs::is_directory(dir)) return false;
+  std::set<std::string> expected = {id + ".tgz"};  // the archive, when it is kept
+  for (const ArchiveEntry& entry : site.placed_contents(id)) {
     if (entry.type != ArchiveEntry::Type::file) continue;
-    std::ifstream in(dir / entry.path, std::ios::binary);
-    if (!in) return false;
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes != entry.content) return false;
+    expected.insert(entry.path);
+    if (slurp(dir / entry.path) != entry.content) return false;
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && !expected.count(entry.path().lexically_relative(dir).generic_string())) return false;
   }
   return true;
 }

@@ -28,7 +28,8 @@ class MirrorFixture {
   std::filesystem::path bundle_dir(const std::string& version, const std::string& id) const;
   // Paths under dest, relative, excluding .esxmirror/ (what the repository serves).
   std::set<std::string> served_files() const;
-  // True when the unpacked bundle under `version` holds exactly what the site's archive holds.
+  // True when the bundle directory under `version` holds exactly the files of the site's archive (and
+  // maybe the kept archive), directly inside: the archive's top directory is the bundle directory.
   bool bundle_matches_site(const std::string& version, const std::string& id) const;
 
   TempDir tmp;
@@ -44,6 +45,10 @@ inline const std::vector<std::string> k301 = {"ESX-1000039", "ESX-1000050", "ESX
                                               "ESX-1002082"};
 inline const std::vector<std::string> k302 = {"ESX-1001724", "ESX-1002082", "ESX-1002087", "ESX-1002424",
                                               "ESX-1002425"};
+
+// Where an archive entry of bundle `id` lands inside its bundle directory: the archive's top directory
+// is the bundle directory, so "ESX-1000039/contents.xml" -> "contents.xml".
+std::string placed_path(const std::string& id, const std::string& entry_path);
 
 // A whole file's bytes ("" when it cannot be read).
 std::string slurp(const std::filesystem::path& file);

@@ -15,9 +15,11 @@ struct ProcessResult {
   std::string all() const { return out + err; }
 };
 
-// Runs `program args...` to completion (killed after `timeout`), capturing stdout and stderr.
+// Runs `program args...` to completion (killed after `timeout`), capturing stdout and stderr; in the
+// working directory `cwd` when given.
 ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
-                          std::chrono::seconds timeout = std::chrono::seconds(120));
+                          std::chrono::seconds timeout = std::chrono::seconds(120),
+                          const std::filesystem::path& cwd = {});
 
 // A child left running; its output goes to files. Killed (SIGKILL) when destroyed if still alive.
 class Child {

@@ -339,6 +339,17 @@ std::vector<ArchiveEntry> SampleSite::bundle_contents(const std::string& id) con
   return bundle_entries(p.id, p.bundle_bytes, bundle_seed(p));
 }
 
+std::vector<ArchiveEntry> SampleSite::placed_contents(const std::string& id) const {
+  std::vector<ArchiveEntry> placed;
+  const std::string top = id + "/";
+  for (ArchiveEntry entry : bundle_contents(id)) {
+    if (entry.path.rfind(top, 0) != 0 || entry.path == top) continue;  // the top directory is the bundle directory
+    entry.path.erase(0, top.size());
+    placed.push_back(std::move(entry));
+  }
+  return placed;
+}
+
 void SampleSite::render_index() {
   const Html h(false, false);
   std::string page = page_head(h, "VMware Infrastructure 3 Patches");

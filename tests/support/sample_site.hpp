@@ -66,6 +66,9 @@ class SampleSite {
   void set_file(const std::string& path, std::string content);  // replace or add any file
   std::string md5_of(const std::string& id) const;               // of the bundle as served now
   std::vector<ArchiveEntry> bundle_contents(const std::string& id) const;  // what unpacking must yield
+  // What the bundle directory must hold (DESIGN §5): bundle_contents with the archive's top directory
+  // "<id>/" removed, so "contents.xml" is directly inside; the top directory itself is not listed.
+  std::vector<ArchiveEntry> placed_contents(const std::string& id) const;
 
  private:
   void render_index();

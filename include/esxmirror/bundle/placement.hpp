@@ -13,6 +13,10 @@ std::string bundle_name_from_filename(const std::string& filename);
 // not starting with '.'.
 bool is_safe_component(const std::string& name);
 
+// The name a kept archive (--keep-archives) has inside its bundle directory: the page's file name
+// ("ESX-1000039.tgz"), or "<bundle>.tgz" when that is not a safe name.
+std::string kept_archive_name(const std::string& filename, const std::string& bundle);
+
 // "2007-03-29_ESX-1000039", or "undated_ESX-1000039" without a date.
 std::string bundle_dir_name(const std::optional<std::string>& iso_date, const std::string& bundle);
 

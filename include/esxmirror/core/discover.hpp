@@ -20,9 +20,13 @@ struct DiscoverResult {
   std::uint64_t pages_not_modified = 0;  // answered 304
 };
 
+// Throws Error(usage) when the source is not an http(s) URL with a host (checked before anything is touched).
+void check_source(const SyncSettings& settings);
+
 // Reads the index and the detail pages it links to. Throws Error(source) when the index cannot be
 // read at all (unreachable, 401/403, not a patch index) and Error(usage) for a source that is not an
-// http(s) URL. Records pages and patches in the catalog.
+// http(s) URL. Records pages, patches and KB notes (pages without a bundle) in the catalog, every URL in
+// its stored form (settings.network.secrets).
 DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
                         std::int64_t now);
 

@@ -26,6 +26,10 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
+// The one-line message for a failure that is not an Error (a filesystem error, say), as a storage error
+// shows it: a std::filesystem::filesystem_error names its operation, path(s) and reason.
+std::string describe_unexpected(const std::exception& e);
+
 // A failure of one patch (bad checksum, refused archive entry, 404...). Never stops the others.
 class PatchError : public std::runtime_error {
  public:

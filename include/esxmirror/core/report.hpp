@@ -20,15 +20,21 @@ enum class PatchOutcome {
 };
 const char* to_string(PatchOutcome outcome);
 
+// Every member has a default, so a report is written with designated initializers naming what it sets.
 struct PatchReport {
-  std::string id;
-  std::vector<std::string> versions;
+  std::string id = {};
+  std::vector<std::string> versions = {};
   PatchOutcome outcome = PatchOutcome::skipped;
-  std::string reason;            // failures and deferrals: why; others: empty
-  std::string path;              // relative to dest, when placed
+  std::string reason = {};       // failures and deferrals: why; others: empty
+  std::string path = {};         // relative to dest, when placed
   std::uint64_t bytes = 0;       // downloaded this run
   double seconds = 0;            // download + unpack + place
-  std::string url;               // masked
+  std::string url = {};          // masked
+  // --dry-run (outcome planned): what would be done ("fetch", "replace", "link"), the release date and the
+  // bundle's size when known (from an earlier download).
+  std::string action = {};
+  std::optional<std::string> release_date = std::nullopt;
+  std::optional<std::uint64_t> size = std::nullopt;
 };
 
 struct RunReport {
@@ -44,6 +50,7 @@ struct RunReport {
   std::uint64_t requests = 0;             // HTTP requests, pages and bundles
   std::uint64_t pages_fetched = 0;        // pages answered with a body
   std::uint64_t pages_not_modified = 0;   // pages answered 304
+  int converted = 0;                      // bundle directories converted to the flat layout (schema 2)
   bool dry_run = false;
 
   int count(PatchOutcome which) const;

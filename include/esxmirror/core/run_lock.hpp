@@ -8,8 +8,9 @@
 
 namespace esxmirror {
 
-// Creates <dest>/.esxmirror/ and takes its lock, or throws Error(locked) naming the holder
-// (pid, host, start time). Throws Error(storage) when the directory cannot be created.
+// Creates <dest>/.esxmirror/ (staging/ is made inside the run, by the steps that use it) and takes its
+// lock, or throws Error(locked) naming the holder (pid, host, start time). Throws Error(storage) when the
+// directory cannot be created.
 util::FileLock lock_mirror(const SyncSettings& settings, const util::Clock& clock);
 
 }  // namespace esxmirror

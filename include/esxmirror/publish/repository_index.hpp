@@ -11,7 +11,8 @@ namespace esxmirror::publish {
 
 // The manifest: every placed bundle per version (id, date, classification, size, md5, sha256, path).
 std::string render_manifest(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated);
-// The same as a readable HTML page, one table per version.
+// The same as a readable HTML page, one table per version, and under it the version's KB notes (pages
+// without a bundle: what the vendor says to do instead), linked to the vendor's page.
 std::string render_index_html(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated);
 
 // Writes both files atomically (temporary file + rename). Lists only placed bundles, never .esxmirror/.

@@ -22,8 +22,16 @@ struct PageRow {
 
 enum class BundleState { discovered, downloading, verified, placed, failed };
 const char* to_string(BundleState state);
-// Throws esxmirror::Error(usage) for an unknown name.
-BundleState bundle_state_from_string(const std::string& name);
+// The state named `name` ("placed"...); nullopt for an unknown name.
+std::optional<BundleState> bundle_state_from_string(const std::string& name);
+
+// How a placed bundle's directory is laid out (DESIGN §5).
+enum class BundleLayout {
+  flat,    // its files directly inside <date>_<bundle>/ (the archive's top directory named like the bundle
+           // is the bundle directory)
+  nested   // placed by a release before schema 2: that top directory may still be inside
+           // (<date>_<bundle>/<bundle>/...); the next sync converts it
+};
 
 struct BundleRow {
   std::string patch_id;
@@ -37,6 +45,7 @@ struct BundleRow {
   std::optional<std::string> verified_md5_expected;
   std::optional<std::string> path;
   std::optional<std::int64_t> placed_at;
+  BundleLayout layout = BundleLayout::flat;
 };
 
 struct PlacementRow {
@@ -77,6 +86,7 @@ struct Placed {
   std::string path;
   std::vector<PlacementRow> placements;
   std::vector<FileRow> files;
+  BundleLayout layout = BundleLayout::flat;
 };
 
 class Catalog {
@@ -87,7 +97,8 @@ class Catalog {
   std::map<std::string, PageRow> pages();
   void save_page(const PageRow& page);
 
-  // Inserts or updates the patch and its versions; a new patch gets a `discovered` bundle row.
+  // Inserts or updates the patch and its versions; a new patch with a bundle gets a `discovered` bundle
+  // row (a KB note gets none).
   void upsert_patch(const PatchRecord& patch, std::int64_t now);
   std::optional<PatchRecord> patch(const std::string& id);
   std::map<std::string, BundleRow> bundles();
@@ -107,10 +118,14 @@ class Catalog {
   // The placed copy is gone from disk (removed by hand): back to `discovered`, without placements or
   // file hashes, so nothing lists it as placed until it is fetched again.
   void forget_placement(const std::string& id, std::int64_t now);
+  // The placed bundle's directory now holds its files directly inside (converted from the nested layout):
+  // its file rows replaced by `files` and its layout `flat`, in one transaction.
+  void mark_flat(const std::string& id, const std::vector<FileRow>& files);
   // Adds or replaces one placement (a link for a newly selected version).
   void add_placement(const std::string& id, const PlacementRow& placement);
-  // Makes failed bundles due now; returns the ids changed. Unknown ids are returned in `unknown`.
-  std::vector<std::string> make_due(const std::vector<std::string>& ids, std::vector<std::string>& unknown);
+  // Makes the given failed bundles (failed, or placed whose replacement failed) due now, in one transaction.
+  void make_due(const std::vector<std::string>& ids);
+  // Makes every failed bundle due now; returns their ids.
   std::vector<std::string> make_all_failed_due();
 
   // Every patch with its bundle state and placements, ordered by date then id.

@@ -85,6 +85,9 @@ class Database {
   Statement prepare(std::string_view sql);
   int schema_version();
   const std::filesystem::path& path() const { return path_; }
+  // Throws Error(storage) saying the database is damaged (`what` names the damage), with the hint to move
+  // it aside (the mirror is then adopted without downloads).
+  [[noreturn]] void damaged(const std::string& what) const;
 
   // RAII transaction: commits in commit(), rolls back when destroyed uncommitted.
   class Transaction {
@@ -102,6 +105,9 @@ class Database {
 
  private:
   void migrate();
+  // After a migration rewrote rows: rebuilds the file (VACUUM) and empties the WAL, so what the old rows
+  // held (secrets) is not left in free pages or old WAL frames.
+  void compact();
   void check_integrity();
   [[noreturn]] void fail(const std::string& what, int rc) const;
 

@@ -14,4 +14,11 @@ struct Migration {
 // All migrations, in ascending order.
 const std::vector<Migration>& migrations();
 
+class Database;
+// The part of a migration SQL cannot do (rewriting URLs inside text and JSON), run in the migration's
+// transaction right after its SQL. Throws Error(storage) like any query.
+using MigrationCode = void (*)(Database& db);
+// The code of migration `number`; nullptr when it is SQL only.
+MigrationCode migration_code(int number);
+
 }  // namespace esxmirror::store

@@ -23,6 +23,11 @@ std::string random_suffix();
 // fsync a directory so a rename inside it is durable.
 void fsync_dir(const std::filesystem::path& dir);
 
+// Recreates the tree `from` as the new directory `to` (same filesystem) without copying data: every
+// file and symlink is a hard link to the one in `from`; directories are new, with from's permissions and
+// modification times. Throws esxmirror::Error(storage) naming the path that failed.
+void link_tree(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // True when `path`, after lexical normalisation, stays inside `root`.
 bool is_within(const std::filesystem::path& root, const std::filesystem::path& path);
 

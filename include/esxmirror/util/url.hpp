@@ -1,5 +1,6 @@
 #pragma once
 // URL helpers on libcurl's URL API (no hand-written parsing).
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,5 +23,9 @@ std::string mask_url(const std::string& url);
 
 // Every URL-looking substring of free text masked with mask_url (for error messages from libraries).
 std::string mask_secrets(std::string_view text);
+
+// Free text with every URL-looking substring ("scheme://...", up to whitespace or a quote) replaced by
+// change(url); the rest is kept as it is.
+std::string transform_urls(std::string_view text, const std::function<std::string(const std::string&)>& change);
 
 }  // namespace esxmirror::util

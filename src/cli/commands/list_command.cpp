@@ -1,25 +1,37 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands/commands.hpp"
-#include "esxmirror/core/patch_json.hpp"
+#include "esxmirror/core/error.hpp"
 #include "esxmirror/source/legacy_html.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/util/strings.hpp"
+#include "esxmirror/util/url.hpp"
 
 namespace esxmirror::cli {
 
 namespace {
 
+// A KB note (a page without a bundle) has no bundle row: nothing to fetch, only the vendor's note to read.
+constexpr const char* kNoBundle = "no-bundle";
+
+std::string state_of(const store::CatalogEntry& entry) {
+  return entry.bundle ? store::to_string(entry.bundle->state) : kNoBundle;
+}
+
+void check_state_filter(const std::string& filter) {
+  if (filter.empty() || filter == kNoBundle || store::bundle_state_from_string(filter)) return;
+  throw Error(ExitCode::usage, fmt::format("unknown state '{}': use one of discovered, downloading, verified, "
+                                           "placed, failed, {}",
+                                           filter, kNoBundle));
+}
+
 bool wanted(const store::CatalogEntry& entry, const Options& options) {
-  if (!options.state_filter.empty()) {
-    store::BundleState state = store::bundle_state_from_string(options.state_filter);
-    if (!entry.bundle || entry.bundle->state != state) return false;
-  }
+  if (!options.state_filter.empty() && state_of(entry) != options.state_filter) return false;
   if (options.sync.versions.empty()) return true;
   return std::any_of(entry.patch.versions.begin(), entry.patch.versions.end(), [&](const std::string& v) {
     return std::any_of(options.sync.versions.begin(), options.sync.versions.end(),
@@ -27,10 +39,14 @@ bool wanted(const store::CatalogEntry& entry, const Options& options) {
   });
 }
 
+nlohmann::json optional_json(const std::optional<std::string>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
 }  // namespace
 
 int run_list(const Options& options) {
-  if (!options.state_filter.empty()) store::bundle_state_from_string(options.state_filter);  // usage error early
+  check_state_filter(options.state_filter);  // a usage error before the state is opened
   store::Database db(options.sync.state_path(), store::Database::Mode::read_only);
   store::Catalog catalog(db);
   std::vector<store::CatalogEntry> entries = catalog.entries();
@@ -41,17 +57,19 @@ int run_list(const Options& options) {
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const store::CatalogEntry& e : entries) {
+      const std::optional<store::BundleRow>& b = e.bundle;
       nlohmann::json item = {{"id", e.patch.id},
                              {"versions", e.patch.versions},
                              {"classification", e.patch.classification},
                              {"supersedes", e.patch.supersedes},
-                             {"download_url", e.patch.download_url},
-                             {"state", e.bundle ? store::to_string(e.bundle->state) : "discovered"}};
-      item["release_date"] = e.patch.release_date ? nlohmann::json(*e.patch.release_date) : nlohmann::json(nullptr);
-      item["md5"] = e.bundle && e.bundle->md5 ? nlohmann::json(*e.bundle->md5) : nlohmann::json(nullptr);
-      item["sha256"] = e.bundle && e.bundle->sha256 ? nlohmann::json(*e.bundle->sha256) : nlohmann::json(nullptr);
-      item["path"] = e.bundle && e.bundle->path ? nlohmann::json(*e.bundle->path) : nlohmann::json(nullptr);
-      item["last_error"] = e.bundle && e.bundle->last_error ? nlohmann::json(*e.bundle->last_error) : nlohmann::json(nullptr);
+                             {"download_url", util::mask_url(e.patch.download_url)},
+                             {"page_url", util::mask_url(e.patch.page_url)},
+                             {"state", state_of(e)}};
+      item["release_date"] = optional_json(e.patch.release_date);
+      item["md5"] = optional_json(b ? b->md5 : std::nullopt);
+      item["sha256"] = optional_json(b ? b->sha256 : std::nullopt);
+      item["path"] = optional_json(b ? b->path : std::nullopt);
+      item["last_error"] = optional_json(b ? b->last_error : std::nullopt);
       nlohmann::json links = nlohmann::json::object();
       for (const store::PlacementRow& p : e.placements) links[p.version] = p.path;
       item["placements"] = links;
@@ -63,8 +81,7 @@ int run_list(const Options& options) {
     for (const store::CatalogEntry& e : entries) {
       out += fmt::format("{:<14} {:<18} {:<10} {:<14} {:<11} {}\n", e.patch.id, util::join(e.patch.versions, ","),
                          e.patch.release_date.value_or("undated"),
-                         e.patch.classification.empty() ? "-" : e.patch.classification,
-                         e.bundle ? store::to_string(e.bundle->state) : "discovered",
+                         e.patch.classification.empty() ? "-" : e.patch.classification, state_of(e),
                          e.bundle && e.bundle->path ? *e.bundle->path : "-");
     }
   }

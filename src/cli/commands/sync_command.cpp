@@ -89,7 +89,10 @@ int run_sync(Options& options) {
     }
   }
   if (!options.metrics_file.empty() && !report.dry_run) write_metrics(options, report);
-  if (options.report_file != "-") print_summary(report, options);
+  if (options.report_file != "-") {
+    print_dry_run_plan(report, options);
+    print_summary(report, options);
+  }
   return static_cast<int>(report.exit_code);
 }
 

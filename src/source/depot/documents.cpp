@@ -18,7 +18,7 @@ namespace esxmirror::source::depot::detail {
 namespace {
 
 std::uint64_t parse_size(const std::string& text, const std::string& where, const std::string& what) {
-  const bool digits = !text.empty() && text.size() <= 19 &&
+  const bool digits = !text.empty() && text.size() <= 18 &&
                       std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
   if (!digits) fail(where, what + ": size '" + text + "' is not a number of bytes");
   return std::stoull(text);

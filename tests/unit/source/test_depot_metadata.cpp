@@ -210,6 +210,10 @@ TEST_CASE("metadata: a malformed member is refused, naming it and what is wrong"
     CHECK(contains(refusal(members), where + "VIB VMware_bootbank_nvme-pcie_1.2.4.11-1vmw.803.0.0.24022510: size "
                                              "'140 KiB' is not a number of bytes"));
   }
+  SECTION("a size too large to be one") {
+    replace(vib, "<packed-size>143360</packed-size>", "<packed-size>99999999999999999999</packed-size>");
+    CHECK(contains(refusal(members), "size '99999999999999999999' is not a number of bytes"));
+  }
   SECTION("a checksum that is not 64 hex digits") {
     const std::string vib_level = "</packed-size>\n  <checksum checksum-type=\"sha-256\">";
     replace(vib, vib_level, vib_level + "zz");

@@ -233,7 +233,7 @@ TEST_CASE("catalog: entries list patches by date (undated last) with bundle and 
   CHECK(catalog.entries()[1].placements.size() == 3);
 }
 
-TEST_CASE("catalog: retry makes failed bundles due now and reports unknown ids", "[store][catalog]") {
+TEST_CASE("catalog: retry makes failed bundles due now and leaves the others alone", "[store][catalog]") {
   TempDir tmp;
   Database db(tmp / "state.db", Database::Mode::read_write);
   Catalog catalog(db);
@@ -242,10 +242,7 @@ TEST_CASE("catalog: retry makes failed bundles due now and reports unknown ids",
   catalog.mark_failed("ESX-2", "HTTP 404", 6000, 100);
   catalog.mark_placed("ESX-3", sample_placed("ESX-3"), 100);
 
-  std::vector<std::string> unknown;
-  std::vector<std::string> due = catalog.make_due({"ESX-1", "ESX-404"}, unknown);
-  CHECK(due == std::vector<std::string>{"ESX-1"});
-  CHECK(unknown == std::vector<std::string>{"ESX-404"});
+  catalog.make_due({"ESX-1", "ESX-3", "ESX-404"});
   CHECK_FALSE(catalog.bundle("ESX-1")->next_retry_at);
   CHECK(catalog.bundle("ESX-1")->state == BundleState::failed);  // still failed: only its backoff is cleared
   CHECK(catalog.bundle("ESX-2")->next_retry_at == 6000);
@@ -264,8 +261,7 @@ TEST_CASE("catalog: retry also clears the backoff of a placed bundle whose repla
   catalog.mark_failed("ESX-1", "md5 mismatch", 5000, 200);
   REQUIRE(catalog.bundle("ESX-1")->next_retry_at == 5000);
 
-  std::vector<std::string> unknown;
-  CHECK(catalog.make_due({"ESX-1"}, unknown) == std::vector<std::string>{"ESX-1"});
+  catalog.make_due({"ESX-1"});
   CHECK_FALSE(catalog.bundle("ESX-1")->next_retry_at);
 
   catalog.mark_failed("ESX-1", "md5 mismatch", 7000, 300);
@@ -396,4 +392,30 @@ TEST_CASE("catalog: a placed bundle whose directory is gone is forgotten as plac
   CHECK(catalog.bundle("ESX-1")->state == BundleState::failed);
   catalog.forget_placement("ESX-1", 300);
   CHECK(catalog.bundle("ESX-1")->state == BundleState::failed);
+}
+
+TEST_CASE("catalog: a KB note is a patch without a bundle row; a placed bundle's layout is recorded and made flat",
+          "[store][catalog]") {
+  TempDir tmp;
+  Database db(tmp / "state.db", Database::Mode::read_write);
+  Catalog catalog(db);
+  PatchRecord note = sample_patch("ESX-1003176", {"3.0.2"});
+  note.download_url.clear();
+  note.filename.clear();
+  note.md5.reset();
+  catalog.upsert_patch(note, 100);
+  CHECK(catalog.patch("ESX-1003176"));
+  CHECK_FALSE(catalog.bundle("ESX-1003176"));
+  CHECK(catalog.bundles().empty());
+
+  catalog.upsert_patch(sample_patch("ESX-1", {"3.0.1"}), 100);
+  Placed placed = sample_placed("ESX-1");
+  placed.layout = BundleLayout::nested;
+  catalog.mark_placed("ESX-1", placed, 100);
+  CHECK(catalog.bundle("ESX-1")->layout == BundleLayout::nested);
+  catalog.mark_flat("ESX-1", {{"contents.xml", 120, std::string(64, 'a')}});
+  CHECK(catalog.bundle("ESX-1")->layout == BundleLayout::flat);
+  REQUIRE(catalog.files("ESX-1").size() == 1);
+  CHECK(catalog.files("ESX-1")[0].relpath == "contents.xml");
+  CHECK(catalog.bundle("ESX-1")->state == BundleState::placed);
 }

@@ -145,3 +145,32 @@ TEST_CASE("is_within compares whole path components after normalisation", "[util
     CHECK_FALSE(is_within("mirror", "../mirror/x"));
   }
 }
+
+TEST_CASE("link_tree recreates a tree of hard links: same files, no data copied, directory modes and times kept",
+          "[fs]") {
+  esxmirror::testing::TempDir tmp;
+  const fs::path from = tmp / "from";
+  fs::create_directories(from / "sub" / "deeper");
+  std::ofstream(from / "a.rpm") << "rpm bytes";
+  std::ofstream(from / "sub" / "deeper" / "b.xml") << "<b/>";
+  fs::create_symlink("../a.rpm", from / "sub" / "link");
+  fs::permissions(from / "sub", fs::perms(0750));
+  const auto sub_time = fs::last_write_time(from / "sub") - std::chrono::hours(24);
+  fs::last_write_time(from / "sub", sub_time);
+
+  esxmirror::util::link_tree(from, tmp / "to");
+  const fs::path to = tmp / "to";
+  CHECK(fs::equivalent(to / "a.rpm", from / "a.rpm"));  // the same inode: a hard link
+  CHECK(fs::hard_link_count(from / "a.rpm") == 2);
+  CHECK(fs::equivalent(to / "sub" / "deeper" / "b.xml", from / "sub" / "deeper" / "b.xml"));
+  REQUIRE(fs::is_symlink(to / "sub" / "link"));
+  CHECK(fs::read_symlink(to / "sub" / "link") == "../a.rpm");
+  CHECK((fs::status(to / "sub").permissions() & fs::perms::all) == fs::perms(0750));
+  CHECK(fs::last_write_time(to / "sub") == sub_time);
+  // Removing the old tree leaves the new one whole.
+  fs::remove_all(from);
+  CHECK(slurp(to / "a.rpm") == "rpm bytes");
+
+  CHECK_THROWS_AS(esxmirror::util::link_tree(tmp / "missing", tmp / "other"), esxmirror::Error);
+  CHECK_THROWS_AS(esxmirror::util::link_tree(to, to / "sub"), esxmirror::Error);  // the target exists
+}
