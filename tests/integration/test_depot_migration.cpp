@@ -6,7 +6,10 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,8 +26,8 @@ namespace {
 
 const std::vector<std::string> kLegacyVersions = {"3.0.1", "3.0.2"};
 
-// Runs `sql` on the database at `file` (created when missing); the first column of the last row, or
-// "error: ..." (the binary is not running meanwhile).
+// Runs `sql` on the database at `file` (created when missing); the rows, columns joined by '|', one per
+// line, or "error: ..." (the binary is not running meanwhile).
 std::string run_sql(const fs::path& file, const std::string& sql) {
   sqlite3* db = nullptr;
   std::string result;
@@ -32,98 +35,152 @@ std::string run_sql(const fs::path& file, const std::string& sql) {
     result = std::string("error: ") + sqlite3_errmsg(db);
   } else {
     char* error = nullptr;
-    const auto last_row = [](void* out, int, char** values, char**) {
-      *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+    const auto row = [](void* out, int columns, char** values, char**) {
+      std::string& text = *static_cast<std::string*>(out);
+      for (int i = 0; i < columns; ++i) text += (i ? "|" : "") + std::string(values[i] ? values[i] : "");
+      text += "\n";
       return 0;
     };
-    if (sqlite3_exec(db, sql.c_str(), last_row, &result, &error) != SQLITE_OK)
+    if (sqlite3_exec(db, sql.c_str(), row, &result, &error) != SQLITE_OK)
       result = std::string("error: ") + (error ? error : "?");
     sqlite3_free(error);
   }
   sqlite3_close(db);
+  if (!result.empty() && result.back() == '\n') result.pop_back();
   return result;
 }
 
-// The legacy bundle directory of `id` under `version`: "<dest>/<version>/<date>_<id>".
-fs::path bundle_dir(const DepotFixture& f, const std::string& version, const std::string& id) {
-  const SamplePatch& patch = f.server.site().patch(id);
-  return f.dest / version / ((patch.iso_date.empty() ? std::string("undated") : patch.iso_date) + "_" + id);
-}
-
-bool bundle_matches_site(const DepotFixture& f, const std::string& version, const std::string& id) {
-  const fs::path dir = bundle_dir(f, version, id);
-  for (const ArchiveEntry& entry : f.server.site().bundle_contents(id))
-    if (entry.type == ArchiveEntry::Type::file && slurp(dir / entry.path) != entry.content) return false;
-  return fs::is_directory(dir);
-}
-
-std::size_t bundle_requests(const DepotFixture& f) {
-  const SampleSite site = f.server.site();
-  std::size_t n = 0;
-  for (const SamplePatch& patch : site.patches()) n += f.server.count(site.bundle_path(patch.id));
-  return n;
-}
-
-// Every legacy file of the mirror (the bundles, the index files), by path: what the operator serves.
-FileTree legacy_tree(const DepotFixture& f) {
-  FileTree files;
-  for (const std::string& version : kLegacyVersions)
-    for (const auto& [rel, bytes] : read_tree(f.dest / version)) files[version + "/" + rel] = bytes;
-  return files;
-}
-
-std::vector<std::string> legacy_sync_args(const DepotFixture& f) {
-  return {"--source", f.server.index_url(), "--esx-version", kLegacyVersions[0], "--esx-version", kLegacyVersions[1]};
-}
-
-}  // namespace
-
-TEST_CASE("depot migration: a legacy mirror whose state predates the depot (schema 0001) is migrated and syncs with "
-          "zero downloads",
-          "[depot][depot-migration]") {
-  DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
-  // The mirror's files as a legacy sync lays them out; then its state replaced by the one the pre-depot
-  // binary wrote for the same site.
-  ProcessResult made = f.sync_without_source(legacy_sync_args(f));
-  INFO(made.all());
-  REQUIRE(made.exit_code == 0);
-  const FileTree files = legacy_tree(f);
-  REQUIRE(files.size() > 10);
-  fs::remove_all(f.dest / ".esxmirror");
+// A legacy mirror as an earlier release left it: its state database from the fixture dump (the sample
+// server's URL filled in), and on disk what that state says is placed — each bundle under its primary
+// directory (`nested`: the archive's top directory kept inside, as before schema 2), a link for each
+// other version.
+void recreate_old_mirror(const DepotFixture& f, const std::string& fixture, bool nested) {
   fs::create_directories(f.dest / ".esxmirror");
-  std::string dump = slurp(fs::path(ESXMIRROR_FIXTURES) / "state" / "legacy-0001.sql");
+  std::string dump = slurp(fs::path(ESXMIRROR_FIXTURES) / "state" / fixture);
   REQUIRE_FALSE(dump.empty());
   for (std::size_t at = dump.find("@BASE_URL@"); at != std::string::npos; at = dump.find("@BASE_URL@", at))
     dump.replace(at, 10, f.server.base_url());
   const fs::path db = f.dest / ".esxmirror" / "state.db";
   REQUIRE(run_sql(db, dump).rfind("error", 0) != 0);
-  REQUIRE(run_sql(db, "PRAGMA user_version") == "1");
+  const SampleSite site = f.server.site();
+  std::map<std::string, std::string> primary;  // patch id -> its directory
+  const std::string rows = run_sql(db, "SELECT patch_id, version, path, is_link FROM placements ORDER BY is_link");
+  REQUIRE(rows.rfind("error", 0) != 0);
+  std::istringstream lines(rows);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string id, version, path, is_link;
+    std::getline(fields, id, '|'), std::getline(fields, version, '|'), std::getline(fields, path, '|');
+    std::getline(fields, is_link, '|');
+    const fs::path dir = f.dest / path;
+    if (is_link == "1") {
+      fs::create_directories(dir.parent_path());
+      fs::create_directory_symlink(fs::path("..") / primary.at(id), dir);
+      continue;
+    }
+    primary[id] = path;
+    for (const ArchiveEntry& entry : nested ? site.bundle_contents(id) : site.placed_contents(id)) {
+      if (entry.type == ArchiveEntry::Type::directory) fs::create_directories(dir / entry.path);
+      if (entry.type != ArchiveEntry::Type::file) continue;
+      fs::create_directories((dir / entry.path).parent_path());
+      std::ofstream(dir / entry.path, std::ios::binary) << entry.content;
+    }
+  }
+  REQUIRE(primary.size() == 8);
+}
+
+// The bundle `id` is placed under `version` as DESIGN §5 lays it out, with exactly the site's files.
+bool bundle_matches_site(const DepotFixture& f, const std::string& version, const std::string& id) {
+  const SamplePatch& patch = f.server.site().patch(id);
+  const std::string date = patch.iso_date.empty() ? std::string("undated") : patch.iso_date;
+  const fs::path dir = f.dest / version / (date + "_" + id);
+  FileTree want;
+  for (const ArchiveEntry& entry : f.server.site().placed_contents(id))
+    if (entry.type == ArchiveEntry::Type::file) want[entry.path] = entry.content;
+  return fs::is_directory(dir) && tree_differences(read_tree(dir), want).empty();
+}
+
+std::size_t bundle_requests(const DepotFixture& f) {
+  const SampleSite site = f.server.site();
+  std::size_t n = 0;
+  for (const SamplePatch& patch : site.patches())
+    if (!site.bundle_path(patch.id).empty()) n += f.server.count(site.bundle_path(patch.id));
+  return n;
+}
+
+// Every legacy file and link of the mirror under `dest` (the bundles, not the index files), by path.
+FileTree legacy_tree(const fs::path& dest) {
+  FileTree files;
+  for (const std::string& version : kLegacyVersions)
+    for (const auto& [rel, bytes] : read_tree(dest / version)) files[version + "/" + rel] = bytes;
+  return files;
+}
+
+std::vector<std::string> legacy_sync_args(const DepotFixture& f, const fs::path& dest) {
+  return {"--source", f.server.index_url(), "--esx-version", kLegacyVersions[0], "--esx-version",
+          kLegacyVersions[1], "--dest", dest.string()};
+}
+
+std::set<std::string> placed_ids(DepotFixture& f) {
+  ProcessResult listed = f.command("list", {"--json", "--state-filter", "placed"});
+  REQUIRE(listed.exit_code == 0);
+  std::set<std::string> ids;
+  for (const json& item : json::parse(listed.out)) ids.insert(item["id"].get<std::string>());
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("depot migration: a legacy mirror whose state predates the depot is migrated and syncs with zero "
+          "downloads, then takes a depot source beside it",
+          "[depot][depot-migration]") {
+  DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
+  SECTION("schema 0001: before issue 13 (nested bundle directories) and before the depot") {
+    recreate_old_mirror(f, "legacy-0001.sql", true);
+  }
+  SECTION("schema 0002: after issue 13, before the depot") { recreate_old_mirror(f, "legacy-0002.sql", false); }
+  const fs::path db = f.dest / ".esxmirror" / "state.db";
+  const int schema_before = std::stoi(run_sql(db, "PRAGMA user_version"));
   REQUIRE(run_sql(db, "SELECT count(*) FROM bundles WHERE state = 'placed'") == "8");
   f.server.reset_hits();
 
-  ProcessResult r = f.sync_without_source(legacy_sync_args(f));
+  // esxmirror sync --dest <dest> ... with the legacy source only: migrated, nothing downloaded.
+  std::vector<std::string> legacy = legacy_sync_args(f, f.dest);
+  ProcessResult r = run_process(binary_path(), [&] {
+    std::vector<std::string> all = {"sync", "--config", f.config.string()};
+    all.insert(all.end(), legacy.begin(), legacy.end());
+    return all;
+  }());
   INFO(r.all());
   REQUIRE(r.exit_code == 0);
   CHECK(bundle_requests(f) == 0);
-  CHECK(tree_differences(legacy_tree(f), files).empty());
-  CHECK(std::stoi(run_sql(db, "PRAGMA user_version")) > 1);
-  const json listed = json::parse(f.command("list", {"--json", "--state-filter", "placed"}).out);
-  std::set<std::string> placed;
-  for (const json& item : listed) placed.insert(item["id"].get<std::string>());
+  CHECK(std::stoi(run_sql(db, "PRAGMA user_version")) > schema_before);
   std::set<std::string> expected(k301.begin(), k301.end());
   expected.insert(k302.begin(), k302.end());
-  CHECK(placed == expected);
+  CHECK(placed_ids(f) == expected);
 
-  // The migrated mirror takes a depot source beside it, and the legacy one still downloads nothing.
+  // The mirror is now exactly what a fresh sync of the same site lays out.
+  const fs::path clean = f.tmp / "clean";
+  std::vector<std::string> fresh = {"sync", "--config", f.config.string()};
+  for (const std::string& arg : legacy_sync_args(f, clean)) fresh.push_back(arg);
+  REQUIRE(run_process(binary_path(), fresh).exit_code == 0);
+  const FileTree converted = legacy_tree(f.dest);
+  CHECK(tree_differences(converted, legacy_tree(clean)).empty());
+
+  // It takes a depot source beside it, and the legacy one still downloads nothing.
   f.server.reset_hits();
-  std::vector<std::string> both = legacy_sync_args(f);
-  both.insert(both.end(), {"--source", f.source(), "--token-file", f.token_file.string(), "--esx-version", "8.0.3"});
+  std::vector<std::string> both = {"--source", f.server.index_url(), "--source", f.source(), "--token-file",
+                                   f.token_file.string(), "--esx-version", "3.0.1", "--esx-version", "3.0.2",
+                                   "--esx-version", "8.0.3"};
   ProcessResult mixed = f.sync_without_source(both);
   INFO(mixed.all());
   REQUIRE(mixed.exit_code == 0);
   CHECK(bundle_requests(f) == 0);
   CHECK(mirror_differences(f.mirror(), f.server.depot(), {"8.0.3"}).empty());
-  CHECK(tree_differences(legacy_tree(f), files).empty());
+  CHECK(tree_differences(legacy_tree(f.dest), converted).empty());
+  std::set<std::string> with_bulletins = placed_ids(f);
+  for (const std::string& id : expected_bulletins(f.server.depot(), {"8.0.3"})) expected.insert(id);
+  CHECK(with_bulletins == expected);
 }
 
 TEST_CASE("depot migration: a legacy source and a depot source in one run share the destination and both work",
