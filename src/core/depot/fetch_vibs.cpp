@@ -1,0 +1,138 @@
+// Downloading VIBs: `jobs` at a time into staging, size and sha-256 checked on the streamed bytes, each
+// renamed to its place under <dest>/<name>/ and recorded in batches. A bad digest is fetched once more,
+// then failed; nothing unverified ever reaches a final name.
+#include <deque>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/depot/depot_context.hpp"
+#include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/core/plan.hpp"
+#include "esxmirror/util/fs.hpp"
+
+namespace esxmirror {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kRecordBatch = 64;  // VIBs placed per catalog transaction
+
+class VibFetcher {
+ public:
+  VibFetcher(DepotContext& context, const std::vector<store::VibRef>& work,
+             const std::map<std::string, store::VibRow>& known)
+      : context_(context), work_(work), known_(known),
+        engine_(context.settings.network, context.settings.retry, context.settings.jobs), attempts_(work.size(), 0) {}
+
+  std::set<std::string> run() {
+    for (std::size_t i = 0; i < work_.size(); ++i) waiting_.push_back(i);
+    for (int i = 0; i < context_.settings.jobs; ++i) start_next();
+    engine_.run([&](net::Response&& r) {
+      finish(std::move(r));
+      start_next();
+    });
+    record_placed();
+    context_.outcome.requests += engine_.stats().requests;
+    context_.report.requests += engine_.stats().requests;
+    if (interrupted_) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
+    return placed_;
+  }
+
+ private:
+  fs::path staged(const store::VibRef& vib) const { return context_.staging_dir() / vib.relpath; }
+
+  void start_next() {
+    if (waiting_.empty()) return;
+    std::size_t index = waiting_.front();
+    waiting_.pop_front();
+    const store::VibRef& vib = work_[index];
+    context_.catalog.mark_vib_downloading(vib.relpath, context_.now());
+    transfer(index);
+  }
+
+  void transfer(std::size_t index) {
+    const store::VibRef& vib = work_[index];
+    engine_.add({index, vib.url, {}, staged(vib)});  // stored form: the engine puts the token in
+  }
+
+  void finish(net::Response&& r) {
+    const store::VibRef& vib = work_[r.tag];
+    if (r.outcome == net::Outcome::aborted) {
+      interrupted_ = true;
+      return;
+    }
+    context_.outcome.bytes += r.bytes;
+    context_.report.bytes_downloaded += r.bytes;
+    if (r.outcome != net::Outcome::ok) return fail(vib, fmt::format("download failed: {}", r.error));
+    if (r.content_type.find("text/html") != std::string::npos) {
+      std::error_code ignored;
+      fs::remove(staged(vib), ignored);
+      return fail(vib, "the server sent an HTML page instead of the VIB (a login or captive portal page?)");
+    }
+    if (r.bytes != static_cast<std::uint64_t>(vib.size) || r.digests.sha256 != vib.sha256) {
+      std::error_code ignored;
+      fs::remove(staged(vib), ignored);
+      std::string what = r.bytes != static_cast<std::uint64_t>(vib.size)
+                             ? fmt::format("size mismatch: the metadata says {} bytes, the download has {}", vib.size,
+                                           r.bytes)
+                             : fmt::format("sha-256 mismatch: the metadata says {}, the download has {}", vib.sha256,
+                                           r.digests.sha256);
+      if (++attempts_[r.tag] < 2) {
+        spdlog::warn("VIB {} ({}): {}; fetching it again", vib.vib_id, fs::path(vib.relpath).filename().string(), what);
+        transfer(r.tag);
+        return;
+      }
+      return fail(vib, what);
+    }
+    bundle::place_file(staged(vib), context_.root() / vib.relpath);
+    placed_.insert(vib.relpath);
+    pending_.push_back(vib.relpath);
+    ++context_.outcome.vibs_placed;
+    spdlog::info("{}: placed {} ({} bytes)", context_.source.name, vib.relpath, r.bytes);
+    if (pending_.size() >= kRecordBatch) record_placed();
+  }
+
+  void record_placed() {
+    if (pending_.empty()) return;
+    context_.catalog.mark_vibs_placed(pending_, context_.now());
+    pending_.clear();
+  }
+
+  void fail(const store::VibRef& vib, const std::string& reason) {
+    std::int64_t now = context_.now();
+    auto row = known_.find(vib.relpath);
+    int failures = (row != known_.end() ? row->second.failures : 0) + 1;
+    const SyncSettings& s = context_.settings;
+    std::int64_t due = next_retry_at(failures, now, s.failures_before_backoff, s.failure_backoff.count(),
+                                     s.failure_backoff_max.count());
+    std::string text = fmt::format("VIB {} ({}): {}", vib.vib_id, fs::path(vib.relpath).filename().string(), reason);
+    context_.catalog.mark_vib_failed(vib.relpath, text, due, now);
+    context_.outcome.failed_vibs.push_back({vib.vib_id, vib.relpath, text});
+    spdlog::error("{}: {}", context_.source.name, text);
+  }
+
+  DepotContext& context_;
+  const std::vector<store::VibRef>& work_;
+  const std::map<std::string, store::VibRow>& known_;  // catalog state before this run: failure counts
+  net::TransferEngine engine_;
+  std::vector<int> attempts_;  // checksum attempts per VIB this run
+  std::deque<std::size_t> waiting_;
+  std::set<std::string> placed_;
+  std::vector<std::string> pending_;  // placed, not recorded yet
+  bool interrupted_ = false;
+};
+
+}  // namespace
+
+std::set<std::string> fetch_vibs(DepotContext& context, const DepotPlan& plan,
+                                 const std::map<std::string, store::VibRow>& known) {
+  if (plan.fetch.empty()) return {};
+  VibFetcher fetcher(context, plan.fetch, known);
+  return fetcher.run();
+}
+
+}  // namespace esxmirror
