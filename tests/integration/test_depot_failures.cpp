@@ -254,6 +254,7 @@ TEST_CASE("depot failures: a vendor index turned invalid XML upstream is refused
   std::string broken = depot.file(depot.vendor_index_path());
   broken.resize(broken.size() / 2);
   f.server.edit_depot("main", [&](SampleDepot& edited) { edited.set_file(edited.vendor_index_path(), broken); });
+  f.server.reset_hits();
 
   ProcessResult r = f.sync({"--esx-version", "8.0"});
   INFO(r.all());

@@ -27,7 +27,8 @@ std::vector<std::string> both_sources(const DepotFixture& f, const fs::path& rep
 // The report's sources by name.
 std::map<std::string, json> sources_by_name(const fs::path& report) {
   std::map<std::string, json> out;
-  for (const json& source : json::parse(slurp(report))["sources"]) out[source["name"].get<std::string>()] = source;
+  const json parsed = json::parse(slurp(report));
+  for (const json& source : parsed["sources"]) out[source["name"].get<std::string>()] = source;
   return out;
 }
 
