@@ -101,7 +101,11 @@ void report_bulletins(DepotContext& context, const DepotSnapshot& snapshot, cons
         bool needed = std::any_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) { return size_of.count(v); });
         if (needed) {
           entry.outcome = PatchOutcome::planned;
-          for (const std::string& v : b.vibs) entry.bytes += static_cast<std::uint64_t>(size_of.count(v) ? size_of[v] : 0);
+          entry.action = "fetch";
+          entry.release_date = b.release_date;
+          std::uint64_t size = 0;
+          for (const std::string& v : b.vibs) size += static_cast<std::uint64_t>(size_of.count(v) ? size_of[v] : 0);
+          entry.size = size;
         }
       } else if (entry.outcome == PatchOutcome::placed || entry.outcome == PatchOutcome::skipped) {
         bool complete = std::all_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) {
