@@ -94,11 +94,16 @@ int planned(const RunReport& report, const std::string& action) {
 void print_dry_run_plan(const RunReport& report, const Options& options) {
   if (!report.dry_run || options.quiet) return;
   std::string out;
+  std::size_t id_width = 14;  // depot bulletin ids are longer than legacy bundle ids
+  for (const PatchReport& p : report.patches) {
+    if (p.outcome == PatchOutcome::planned) id_width = std::max(id_width, p.id.size());
+  }
   for (const PatchReport& p : report.patches) {
     if (p.outcome != PatchOutcome::planned) continue;
     // A depot bulletin names its depot and metadata zip where a legacy bundle names its URL.
     std::string where = p.source.empty() ? util::mask_url(p.url) : p.source + "/" + p.path;
-    out += fmt::format("would {:<7} {:<14} {:<18} {:<10} {:>10}  {}{}\n", p.action, p.id, util::join(p.versions, ","),
+    out += fmt::format("would {:<7} {:<{}} {:<18} {:<10} {:>10}  {}{}\n", p.action, p.id, id_width,
+                       util::join(p.versions, ","),
                        p.release_date.value_or("undated"), p.size ? util::human_bytes(*p.size) : "-", where,
                        p.reason.empty() ? "" : " (" + p.reason + ")");
   }

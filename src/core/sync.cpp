@@ -99,6 +99,13 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
     if (found.kind == SourceKind::depot) {
       DepotSource depot{stored, url, depot_source_name(stored)};
       outcome.name = depot.name;
+      for (const SourceReport& other : report.sources) {
+        if (other.kind == "depot" && other.name == depot.name) {
+          throw Error(ExitCode::source, fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
+                                                    "different --dest directories",
+                                                    other.url, outcome.url, settings.dest.string(), depot.name));
+        }
+      }
       mirror_depot(settings, depot, db, report, outcome, clock, std::move(found.index));
     } else {
       SyncSettings legacy = settings;

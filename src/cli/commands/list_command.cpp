@@ -114,16 +114,18 @@ int run_list(const Options& options) {
     }
     out = list.dump(2) + "\n";
   } else {
-    out = fmt::format("{:<14} {:<18} {:<10} {:<14} {:<11} {}\n", "ID", "VERSIONS", "DATE", "CLASS", "STATE", "PATH");
+    std::size_t w = 14;  // the ID column: depot bulletin ids are longer than legacy bundle ids
+    for (const auto& entry : bulletins) w = std::max(w, entry.second.bulletin.id.size());
+    out = fmt::format("{:<{}} {:<18} {:<10} {:<14} {:<11} {}\n", "ID", w, "VERSIONS", "DATE", "CLASS", "STATE", "PATH");
     for (const store::CatalogEntry& e : entries) {
-      out += fmt::format("{:<14} {:<18} {:<10} {:<14} {:<11} {}\n", e.patch.id, util::join(e.patch.versions, ","),
+      out += fmt::format("{:<{}} {:<18} {:<10} {:<14} {:<11} {}\n", e.patch.id, w, util::join(e.patch.versions, ","),
                          e.patch.release_date.value_or("undated"),
                          e.patch.classification.empty() ? "-" : e.patch.classification, state_of(e),
                          e.bundle && e.bundle->path ? *e.bundle->path : "-");
     }
     for (const auto& [depot, e] : bulletins) {
       const store::BulletinRow& b = e.bulletin;
-      out += fmt::format("{:<14} {:<18} {:<10} {:<14} {:<11} {}\n", b.id, util::join(b.versions, ","),
+      out += fmt::format("{:<{}} {:<18} {:<10} {:<14} {:<11} {}\n", b.id, w, util::join(b.versions, ","),
                          b.release_date.value_or("undated"), b.severity.empty() ? "-" : b.severity, e.state,
                          e.published_in.empty() ? "-" : depot + "/" + e.published_in.front());
     }

@@ -144,6 +144,7 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
   std::map<std::string, store::VibRow> vibs = catalog.vibs();
   DepotPlanInput input{snapshot.metadata, vibs, missing_on_disk(context, vibs), context.now()};
   DepotPlan plan = plan_vibs(input);
+  if (!settings.dry_run) adopt_present_vibs(context, plan);
   for (const std::string& conflict : plan.conflicts) outcome.failed_documents.push_back(conflict);
   outcome.vibs_present = static_cast<int>(plan.in_place.size());
   outcome.vibs_deferred = static_cast<int>(plan.deferred.size());
