@@ -164,9 +164,12 @@ void print_summary(const RunReport& report, const Options& options) {
     line += fmt::format("; {} bundle director{} converted to the flat layout", report.converted,
                         report.converted == 1 ? "y" : "ies");
   }
-  line += fmt::format("; {} downloaded in {:.1f} s; {} requests ({} pages changed, {} unchanged); exit {}",
-                      util::human_bytes(report.bytes_downloaded), report.seconds, report.requests,
-                      report.pages_fetched, report.pages_not_modified, static_cast<int>(report.exit_code));
+  bool legacy = report.sources.empty() || std::any_of(report.sources.begin(), report.sources.end(),
+                                                      [](const SourceReport& s) { return s.kind != "depot"; });
+  line += fmt::format("; {} downloaded in {:.1f} s; {} requests", util::human_bytes(report.bytes_downloaded),
+                      report.seconds, report.requests);
+  if (legacy) line += fmt::format(" ({} pages changed, {} unchanged)", report.pages_fetched, report.pages_not_modified);
+  line += fmt::format("; exit {}", static_cast<int>(report.exit_code));
   std::printf("esxmirror: %s\n", line.c_str());
   std::fflush(stdout);
 }
