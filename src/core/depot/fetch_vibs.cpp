@@ -20,8 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kRecordBatch = 64;  // VIBs placed per catalog transaction
-
 class VibFetcher {
  public:
   VibFetcher(DepotContext& context, const std::vector<store::VibRef>& work,
@@ -36,7 +34,6 @@ class VibFetcher {
       finish(std::move(r));
       start_next();
     });
-    record_placed();
     context_.outcome.requests += engine_.stats().requests;
     context_.report.requests += engine_.stats().requests;
     if (interrupted_) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
@@ -97,17 +94,12 @@ class VibFetcher {
       return fail(vib, what);
     }
     bundle::place_file(staged(vib), context_.root() / vib.relpath);
+    // Recorded as it completes: a crash loses only what was in flight (and a VIB renamed but not yet
+    // recorded is adopted by its sha-256 next time).
+    context_.catalog.mark_vibs_placed({vib.relpath}, context_.now());
     placed_.insert(vib.relpath);
-    pending_.push_back(vib.relpath);
     ++context_.outcome.vibs_placed;
     spdlog::info("{}: placed {} ({} bytes)", context_.source.name, vib.relpath, r.bytes);
-    if (pending_.size() >= kRecordBatch) record_placed();
-  }
-
-  void record_placed() {
-    if (pending_.empty()) return;
-    context_.catalog.mark_vibs_placed(pending_, context_.now());
-    pending_.clear();
   }
 
   void fail(const store::VibRef& vib, const std::string& reason) {
@@ -130,7 +122,6 @@ class VibFetcher {
   std::vector<int> attempts_;  // checksum attempts per VIB this run
   std::deque<std::size_t> waiting_;
   std::set<std::string> placed_;
-  std::vector<std::string> pending_;  // placed, not recorded yet
   bool interrupted_ = false;
 };
 
