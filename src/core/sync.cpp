@@ -1,5 +1,6 @@
 #include "esxmirror/core/sync.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -98,6 +99,13 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
     if (found.kind == SourceKind::depot) {
       DepotSource depot{stored, url, depot_source_name(stored)};
       outcome.name = depot.name;
+      for (const SourceReport& other : report.sources) {
+        if (other.kind == "depot" && other.name == depot.name) {
+          throw Error(ExitCode::source, fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
+                                                    "different --dest directories",
+                                                    other.url, outcome.url, settings.dest.string(), depot.name));
+        }
+      }
       mirror_depot(settings, depot, db, report, outcome, clock, std::move(found.index));
     } else {
       SyncSettings legacy = settings;
@@ -161,8 +169,12 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
       mirror_source(settings, url, rules, db, catalog, report, clock, page_failures);
     }
     if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
-    if (!settings.dry_run) {
-      publish::write_repository_index(settings.dest, catalog.entries(), clock.now(), settings.staging_dir());
+    // Nothing new to say when no source could be read: what is published stays as it is.
+    bool any_read = std::any_of(report.sources.begin(), report.sources.end(),
+                                [](const SourceReport& source) { return source.exit_code != ExitCode::source; });
+    if (!settings.dry_run && any_read) {
+      publish::write_repository_index(settings.dest, catalog.entries(), publish::depot_listings(db), clock.now(),
+                                      settings.staging_dir());
     }
   } catch (const Error& e) {
     report.exit_code = e.code();

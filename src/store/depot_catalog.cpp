@@ -284,6 +284,35 @@ std::map<std::string, std::set<std::string>> DepotCatalog::bulletin_metadata() {
   return all;
 }
 
+std::vector<BulletinEntry> DepotCatalog::bulletin_entries() {
+  std::map<std::string, VibRow> vib_rows = vibs();
+  std::map<std::string, std::set<std::string>> zips = bulletin_metadata();
+  std::map<std::string, DocumentRow> docs = documents();
+  std::vector<BulletinEntry> entries;
+  for (BulletinRow& bulletin : bulletins()) {
+    BulletinEntry entry{std::move(bulletin), "placed", {}, std::nullopt};
+    for (const std::string& zip : zips[entry.bulletin.id]) {
+      auto doc = docs.find(zip);
+      if (doc != docs.end() && doc->second.published_sha256) entry.published_in.push_back(zip);
+    }
+    bool all_placed = true, downloading = false;
+    for (const std::string& relpath : entry.bulletin.vibs) {
+      auto vib = vib_rows.find(relpath);
+      VibState state = vib == vib_rows.end() ? VibState::discovered : vib->second.state;
+      all_placed = all_placed && state == VibState::placed;
+      downloading = downloading || state == VibState::downloading;
+      if (state == VibState::failed && !entry.last_error) entry.last_error = vib->second.last_error;
+    }
+    if (entry.last_error) {
+      entry.state = "failed";
+    } else if (!all_placed || entry.published_in.empty()) {
+      entry.state = downloading ? "downloading" : "discovered";
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 std::optional<SourceRow> find_source(Database& db, const std::string& url) {
   auto s = db.prepare("SELECT url, kind, name FROM sources WHERE url = ?");
   s.bind(url);

@@ -67,6 +67,15 @@ struct MetadataContents {
   std::vector<BulletinRow> bulletins;
 };
 
+// A bulletin with where it stands: "placed" (every VIB in place and a zip naming it published), "failed"
+// (a VIB of it failed), "downloading", or "discovered".
+struct BulletinEntry {
+  BulletinRow bulletin;
+  std::string state;
+  std::vector<std::string> published_in;         // relpaths of the published zips naming it
+  std::optional<std::string> last_error;         // of its first failed VIB
+};
+
 class DepotCatalog {
  public:
   // The tables of the depot mirrored under `source` (its name, e.g. "main").
@@ -110,6 +119,8 @@ class DepotCatalog {
   std::vector<BulletinRow> bulletins();
   // Relpaths of the metadata zips naming each bulletin.
   std::map<std::string, std::set<std::string>> bulletin_metadata();
+  // Every bulletin with its state (for list and status), ordered as bulletins().
+  std::vector<BulletinEntry> bulletin_entries();
 
  private:
   Database& db_;

@@ -60,6 +60,11 @@ struct DepotSnapshot {
 // read is a warning and an outcome of partial (the rest is mirrored).
 DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> index);
 
+// VIBs of `plan.fetch` already under their final name with the right size and sha-256 (placed by a run
+// that was killed before recording them, or a mirror whose state database was lost) are recorded as placed
+// and moved to plan.in_place: verified, not fetched again.
+void adopt_present_vibs(DepotContext& context, DepotPlan& plan);
+
 // Downloads every VIB of `plan.fetch` (jobs at a time), verifies size and sha-256 while streaming, places
 // each by rename under root(), records it. Returns the relpaths placed. A failing VIB is recorded with its
 // backoff and named in the report; it never stops the others.

@@ -101,7 +101,11 @@ void report_bulletins(DepotContext& context, const DepotSnapshot& snapshot, cons
         bool needed = std::any_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) { return size_of.count(v); });
         if (needed) {
           entry.outcome = PatchOutcome::planned;
-          for (const std::string& v : b.vibs) entry.bytes += static_cast<std::uint64_t>(size_of.count(v) ? size_of[v] : 0);
+          entry.action = "fetch";
+          entry.release_date = b.release_date;
+          std::uint64_t size = 0;
+          for (const std::string& v : b.vibs) size += static_cast<std::uint64_t>(size_of.count(v) ? size_of[v] : 0);
+          entry.size = size;
         }
       } else if (entry.outcome == PatchOutcome::placed || entry.outcome == PatchOutcome::skipped) {
         bool complete = std::all_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) {
@@ -140,6 +144,7 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
   std::map<std::string, store::VibRow> vibs = catalog.vibs();
   DepotPlanInput input{snapshot.metadata, vibs, missing_on_disk(context, vibs), context.now()};
   DepotPlan plan = plan_vibs(input);
+  if (!settings.dry_run) adopt_present_vibs(context, plan);
   for (const std::string& conflict : plan.conflicts) outcome.failed_documents.push_back(conflict);
   outcome.vibs_present = static_cast<int>(plan.in_place.size());
   outcome.vibs_deferred = static_cast<int>(plan.deferred.size());

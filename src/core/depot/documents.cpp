@@ -131,7 +131,11 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
 
   DepotSnapshot snapshot;
   snapshot.index_relpath = layout.index_file();
-  if (!index) {
+  if (index) {  // read by the caller to tell the source's kind: counted here
+    context.outcome.requests += static_cast<std::uint64_t>(index->attempts);
+    context.report.requests += static_cast<std::uint64_t>(index->attempts);
+    if (index->outcome == net::Outcome::ok) ++context.outcome.documents_fetched;
+  } else {
     net::Request request{0, source.stored_url, {}, {}};
     auto row = known.find(snapshot.index_relpath);
     if (row != known.end() && row->second.body) request.conditional = validators_of(row->second);

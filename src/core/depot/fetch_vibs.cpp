@@ -12,14 +12,13 @@
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/fs.hpp"
+#include "esxmirror/util/hash.hpp"
 
 namespace esxmirror {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::size_t kRecordBatch = 64;  // VIBs placed per catalog transaction
 
 class VibFetcher {
  public:
@@ -35,7 +34,6 @@ class VibFetcher {
       finish(std::move(r));
       start_next();
     });
-    record_placed();
     context_.outcome.requests += engine_.stats().requests;
     context_.report.requests += engine_.stats().requests;
     if (interrupted_) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
@@ -56,7 +54,10 @@ class VibFetcher {
 
   void transfer(std::size_t index) {
     const store::VibRef& vib = work_[index];
-    engine_.add({index, vib.url, {}, staged(vib)});  // stored form: the engine puts the token in
+    net::Request request{index, vib.url, {}, staged(vib)};  // stored form: the engine puts the token in
+    request.expected_size = static_cast<std::uint64_t>(vib.size);  // a longer body is cut, not downloaded
+    request.digests = util::StreamHasher::Algorithms::sha256;
+    engine_.add(std::move(request));
   }
 
   void finish(net::Response&& r) {
@@ -67,16 +68,20 @@ class VibFetcher {
     }
     context_.outcome.bytes += r.bytes;
     context_.report.bytes_downloaded += r.bytes;
-    if (r.outcome != net::Outcome::ok) return fail(vib, fmt::format("download failed: {}", r.error));
+    if (r.outcome != net::Outcome::ok && r.outcome != net::Outcome::size_mismatch) {
+      return fail(vib, fmt::format("download failed: {}", r.error));
+    }
     if (r.content_type.find("text/html") != std::string::npos) {
       std::error_code ignored;
       fs::remove(staged(vib), ignored);
       return fail(vib, "the server sent an HTML page instead of the VIB (a login or captive portal page?)");
     }
-    if (r.bytes != static_cast<std::uint64_t>(vib.size) || r.digests.sha256 != vib.sha256) {
+    if (r.outcome == net::Outcome::size_mismatch || r.bytes != static_cast<std::uint64_t>(vib.size) ||
+        r.digests.sha256 != vib.sha256) {
       std::error_code ignored;
       fs::remove(staged(vib), ignored);
-      std::string what = r.bytes != static_cast<std::uint64_t>(vib.size)
+      std::string what = r.outcome == net::Outcome::size_mismatch ? r.error
+                         : r.bytes != static_cast<std::uint64_t>(vib.size)
                              ? fmt::format("size mismatch: the metadata says {} bytes, the download has {}", vib.size,
                                            r.bytes)
                              : fmt::format("sha-256 mismatch: the metadata says {}, the download has {}", vib.sha256,
@@ -89,17 +94,12 @@ class VibFetcher {
       return fail(vib, what);
     }
     bundle::place_file(staged(vib), context_.root() / vib.relpath);
+    // Recorded as it completes: a crash loses only what was in flight (and a VIB renamed but not yet
+    // recorded is adopted by its sha-256 next time).
+    context_.catalog.mark_vibs_placed({vib.relpath}, context_.now());
     placed_.insert(vib.relpath);
-    pending_.push_back(vib.relpath);
     ++context_.outcome.vibs_placed;
     spdlog::info("{}: placed {} ({} bytes)", context_.source.name, vib.relpath, r.bytes);
-    if (pending_.size() >= kRecordBatch) record_placed();
-  }
-
-  void record_placed() {
-    if (pending_.empty()) return;
-    context_.catalog.mark_vibs_placed(pending_, context_.now());
-    pending_.clear();
   }
 
   void fail(const store::VibRef& vib, const std::string& reason) {
@@ -122,11 +122,38 @@ class VibFetcher {
   std::vector<int> attempts_;  // checksum attempts per VIB this run
   std::deque<std::size_t> waiting_;
   std::set<std::string> placed_;
-  std::vector<std::string> pending_;  // placed, not recorded yet
   bool interrupted_ = false;
 };
 
 }  // namespace
+
+void adopt_present_vibs(DepotContext& context, DepotPlan& plan) {
+  std::vector<store::VibRef> still;
+  std::vector<std::string> adopted;
+  for (store::VibRef& vib : plan.fetch) {
+    const fs::path file = context.root() / vib.relpath;
+    std::error_code ec;
+    bool same = fs::is_regular_file(fs::symlink_status(file, ec)) &&
+                fs::file_size(file, ec) == static_cast<std::uintmax_t>(vib.size) && !ec;
+    if (same) {
+      try {
+        same = util::hash_file(file).sha256 == vib.sha256;
+      } catch (const std::runtime_error&) {
+        same = false;  // unreadable: fetched again, and the rename replaces it
+      }
+    }
+    if (same) {
+      adopted.push_back(vib.relpath);
+      plan.in_place.insert(vib.relpath);
+    } else {
+      still.push_back(std::move(vib));
+    }
+  }
+  plan.fetch = std::move(still);
+  if (adopted.empty()) return;
+  context.catalog.mark_vibs_placed(adopted, context.now());
+  spdlog::info("{}: {} VIBs already in place were adopted (not fetched again)", context.source.name, adopted.size());
+}
 
 std::set<std::string> fetch_vibs(DepotContext& context, const DepotPlan& plan,
                                  const std::map<std::string, store::VibRow>& known) {
