@@ -66,7 +66,7 @@ TEST_CASE("requests go through the configured proxy; its credentials never show"
   }
 }
 
-TEST_CASE("https goes through the proxy's CONNECT tunnel; a refused tunnel is judged by the proxy's answer",
+TEST_CASE("https goes through the proxy's CONNECT tunnel, and a refused one is judged by the proxy's answer",
           "[engine][proxy][tls]") {
   testing::TestCa ca;
   testing::SiteServer site(testing::SampleSite::standard());
