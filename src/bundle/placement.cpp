@@ -230,4 +230,9 @@ void place_link(const fs::path& target, const fs::path& link, const fs::path& te
   sync_parent(link_abs, link);
 }
 
+void place_file(const fs::path& from, const fs::path& to) {
+  create_parent(to);
+  if (::rename(from.c_str(), to.c_str()) != 0) throw_place_error(to, errno);
+}
+
 }  // namespace esxmirror::bundle

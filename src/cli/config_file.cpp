@@ -74,7 +74,16 @@ using Setter = std::function<void(const Context&, const toml::node&, const std::
 
 const std::map<std::string, Setter>& top_level_keys() {
   static const std::map<std::string, Setter> keys = {
-      {"source", [](auto& c, auto& n, auto& k, Options& o) { o.sync.source_url = get_string(c, n, k); }},
+      {"source", [](auto& c, auto& n, auto& k, Options& o) { o.sync.sources = get_strings(c, n, k); }},
+      {"source_kind", [](auto& c, auto& n, auto& k, Options& o) {
+         try {
+           o.sync.source_kind = parse_source_kind(get_string(c, n, k));
+         } catch (const std::invalid_argument&) {
+           c.fail(n, k, "must be \"auto\", \"depot\" or \"legacy-html\"");
+         }
+       }},
+      {"token_file", [](auto& c, auto& n, auto& k, Options& o) { o.token_file = get_string(c, n, k); }},
+      {"depot_products", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_products = get_strings(c, n, k); }},
       {"esx_version", [](auto& c, auto& n, auto& k, Options& o) { o.sync.versions = get_strings(c, n, k); }},
       {"classification", [](auto& c, auto& n, auto& k, Options& o) { o.sync.classifications = get_strings(c, n, k); }},
       {"dest", [](auto& c, auto& n, auto& k, Options& o) { o.sync.dest = get_string(c, n, k); }},
@@ -164,7 +173,12 @@ std::string render_config(const Options& o) {
     for (const auto& v : values) a.push_back(v);
     return a;
   };
-  t.insert("source", util::mask_url(s.source_url));
+  toml::array sources;
+  for (const std::string& url : s.sources) sources.push_back(util::mask_url(s.network.secrets.stored(url)));
+  t.insert("source", sources);
+  t.insert("source_kind", to_string(s.source_kind));
+  t.insert("token_file", o.token_file);
+  t.insert("depot_products", strings(s.depot_products));
   t.insert("esx_version", strings(s.versions));
   t.insert("classification", strings(s.classifications));
   t.insert("dest", s.dest.string());

@@ -21,6 +21,13 @@ unsigned long long parse_bytes(const std::string& text) {
   return number * multiplier;
 }
 
+SourceKind parse_source_kind(const std::string& name) {
+  if (name == "depot") return SourceKind::depot;
+  if (name == "legacy-html") return SourceKind::legacy_html;
+  if (name == "auto") return SourceKind::detect;
+  throw std::invalid_argument("not a source kind: " + name + " (auto, depot or legacy-html)");
+}
+
 namespace {
 
 // Options every command shares: where the mirror and its state are, and how to talk.
@@ -59,9 +66,17 @@ void add_network(CLI::App* command, Options& o) {
 
 void add_sync_options(CLI::App* command, Options& o) {
   add_common(command, o);
-  command->add_option("--source", o.sync.source_url,
-                      "URL of the vendor's patch index page (user:password@ and ?token= in it are sent to its host, "
-                      "never stored)")
+  command->add_option("--source", o.sync.sources,
+                      "The vendor's patch index page, or an online depot's vmw-depot-index.xml (repeatable; "
+                      "user:password@, ?token= and {token} in it are sent to its host, never stored)")
+      ->group("Selection");
+  command->add_option_function<std::string>(
+             "--source-kind", [&o](const std::string& v) { o.sync.source_kind = parse_source_kind(v); },
+             "auto (default: told from the index document), depot or legacy-html")
+      ->check(CLI::IsMember({"auto", "depot", "legacy-html"}))->group("Selection");
+  command->add_option("--token-file", o.token_file,
+                      "File holding the depot download token that fills {token} in --source (else ESXMIRROR_TOKEN); "
+                      "must not be readable by group or others")
       ->group("Selection");
   command->add_option("--esx-version", o.sync.versions, "ESX version to mirror (repeatable)")->group("Selection");
   command->add_option("--classification", o.sync.classifications,

@@ -12,6 +12,7 @@ namespace esxmirror::cli {
 struct Options {
   SyncSettings sync;
   std::string config_file;
+  std::string token_file;     // --token-file: the depot download token (read by load_token)
   std::string report_file;    // "-" = stdout
   std::string metrics_file;
   std::string log_file;
@@ -41,6 +42,9 @@ struct Commands {
   CLI::App* config_show = nullptr;
 };
 Commands build_commands(CLI::App& app, Options& options);
+
+// "auto", "depot", "legacy-html" -> SourceKind. Throws std::invalid_argument.
+SourceKind parse_source_kind(const std::string& name);
 
 // Byte counts with an optional K/M/G suffix (powers of 1024): "500K" -> 512000. Throws std::invalid_argument.
 unsigned long long parse_bytes(const std::string& text);

@@ -94,22 +94,62 @@ int planned(const RunReport& report, const std::string& action) {
 void print_dry_run_plan(const RunReport& report, const Options& options) {
   if (!report.dry_run || options.quiet) return;
   std::string out;
+  std::size_t id_width = 14;  // depot bulletin ids are longer than legacy bundle ids
+  for (const PatchReport& p : report.patches) {
+    if (p.outcome == PatchOutcome::planned) id_width = std::max(id_width, p.id.size());
+  }
   for (const PatchReport& p : report.patches) {
     if (p.outcome != PatchOutcome::planned) continue;
-    out += fmt::format("would {:<7} {:<14} {:<18} {:<10} {:>10}  {}{}\n", p.action, p.id, util::join(p.versions, ","),
-                       p.release_date.value_or("undated"), p.size ? util::human_bytes(*p.size) : "-",
-                       util::mask_url(p.url), p.reason.empty() ? "" : " (" + p.reason + ")");
+    // A depot bulletin names its depot and metadata zip where a legacy bundle names its URL.
+    std::string where = p.source.empty() ? util::mask_url(p.url) : p.source + "/" + p.path;
+    out += fmt::format("would {:<7} {:<{}} {:<18} {:<10} {:>10}  {}{}\n", p.action, p.id, id_width,
+                       util::join(p.versions, ","),
+                       p.release_date.value_or("undated"), p.size ? util::human_bytes(*p.size) : "-", where,
+                       p.reason.empty() ? "" : " (" + p.reason + ")");
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
+namespace {
+
+// One line per depot source: what happened to its VIBs and documents.
+void print_depot_lines(const RunReport& report) {
+  for (const SourceReport& s : report.sources) {
+    if (s.kind != "depot" || s.exit_code == ExitCode::source) continue;
+    std::string line = report.dry_run
+                           ? fmt::format("depot {}: dry run: {} VIBs to fetch ({}), {} already in place", s.name,
+                                         s.vibs_to_fetch, util::human_bytes(s.bytes_to_fetch), s.vibs_present)
+                           : fmt::format("depot {}: {} VIBs placed ({}), {} already in place, {} failed, {} waiting "
+                                         "out a backoff; {} files published",
+                                         s.name, s.vibs_placed, util::human_bytes(s.bytes), s.vibs_present,
+                                         s.failed_vibs.size(), s.vibs_deferred, s.published.size());
+    line += fmt::format("; {} requests ({} documents changed, {} unchanged)", s.requests, s.documents_fetched,
+                        s.documents_not_modified);
+    std::printf("esxmirror: %s\n", line.c_str());
+  }
+}
+
+}  // namespace
+
 void print_summary(const RunReport& report, const Options& options) {
   int failed = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
   if (options.quiet && failed == 0 && report.exit_code == ExitCode::ok) return;
-  std::vector<std::string> failed_ids;
-  for (const PatchReport& p : report.patches) {
-    if (p.outcome == PatchOutcome::failed || p.outcome == PatchOutcome::deferred) failed_ids.push_back(p.id);
+  for (const SourceReport& s : report.sources) {
+    if (s.exit_code == ExitCode::source && s.message != report.message) print_error(s.message);
   }
+  print_depot_lines(report);
+  constexpr std::size_t kNamed = 10;  // a depot failure can fail many bulletins: name the first few
+  std::vector<std::string> failed_ids;
+  std::size_t unnamed = 0;
+  for (const PatchReport& p : report.patches) {
+    if (p.outcome != PatchOutcome::failed && p.outcome != PatchOutcome::deferred) continue;
+    if (failed_ids.size() < kNamed) {
+      failed_ids.push_back(p.id);
+    } else {
+      ++unnamed;
+    }
+  }
+  if (unnamed) failed_ids.push_back(fmt::format("and {} more", unnamed));
   std::string line;
   if (report.dry_run) {
     line = fmt::format("dry run: {} to fetch, {} to replace, {} to link, {} already mirrored", planned(report, "fetch"),
@@ -124,9 +164,12 @@ void print_summary(const RunReport& report, const Options& options) {
     line += fmt::format("; {} bundle director{} converted to the flat layout", report.converted,
                         report.converted == 1 ? "y" : "ies");
   }
-  line += fmt::format("; {} downloaded in {:.1f} s; {} requests ({} pages changed, {} unchanged); exit {}",
-                      util::human_bytes(report.bytes_downloaded), report.seconds, report.requests,
-                      report.pages_fetched, report.pages_not_modified, static_cast<int>(report.exit_code));
+  bool legacy = report.sources.empty() || std::any_of(report.sources.begin(), report.sources.end(),
+                                                      [](const SourceReport& s) { return s.kind != "depot"; });
+  line += fmt::format("; {} downloaded in {:.1f} s; {} requests", util::human_bytes(report.bytes_downloaded),
+                      report.seconds, report.requests);
+  if (legacy) line += fmt::format(" ({} pages changed, {} unchanged)", report.pages_fetched, report.pages_not_modified);
+  line += fmt::format("; exit {}", static_cast<int>(report.exit_code));
   std::printf("esxmirror: %s\n", line.c_str());
   std::fflush(stdout);
 }

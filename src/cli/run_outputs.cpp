@@ -17,7 +17,31 @@ std::string render_run_report(const RunReport& report) {
       entry["release_date"] = p.release_date ? nlohmann::json(*p.release_date) : nlohmann::json(nullptr);
       entry["size"] = p.size ? nlohmann::json(*p.size) : nlohmann::json(nullptr);
     }
+    if (!p.source.empty()) entry["source"] = p.source;
     patches.push_back(std::move(entry));
+  }
+  nlohmann::json sources = nlohmann::json::array();
+  for (const SourceReport& s : report.sources) {
+    nlohmann::json failed_vibs = nlohmann::json::array();
+    for (const VibFailure& f : s.failed_vibs) failed_vibs.push_back({{"id", f.id}, {"path", f.path}, {"reason", f.reason}});
+    sources.push_back({{"url", s.url},
+                       {"kind", s.kind},
+                       {"name", s.name},
+                       {"exit_code", static_cast<int>(s.exit_code)},
+                       {"message", s.message},
+                       {"requests", s.requests},
+                       {"documents_fetched", s.documents_fetched},
+                       {"documents_not_modified", s.documents_not_modified},
+                       {"bytes", s.bytes},
+                       {"vibs_placed", s.vibs_placed},
+                       {"vibs_present", s.vibs_present},
+                       {"vibs_deferred", s.vibs_deferred},
+                       {"vibs_failed", s.failed_vibs.size()},
+                       {"vibs_to_fetch", s.vibs_to_fetch},
+                       {"bytes_to_fetch", s.bytes_to_fetch},
+                       {"published", s.published},
+                       {"failed_documents", s.failed_documents},
+                       {"failed_vibs", failed_vibs}});
   }
   nlohmann::json counts = nlohmann::json::object();
   for (PatchOutcome o : {PatchOutcome::placed, PatchOutcome::replaced, PatchOutcome::linked, PatchOutcome::skipped,
@@ -39,7 +63,8 @@ std::string render_run_report(const RunReport& report) {
                          {"pages_not_modified", report.pages_not_modified},
                          {"converted", report.converted},
                          {"warnings", report.warnings},
-                         {"patches", patches}};
+                         {"patches", patches},
+                         {"sources", sources}};
   return json.dump(2) + "\n";
 }
 

@@ -131,7 +131,7 @@ void check_source(const SyncSettings& settings) {
 }
 
 DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
-                        std::int64_t now) {
+                        std::int64_t now, std::optional<net::Response> prefetched) {
   DiscoverResult result;
   check_source(settings);
   const util::Secrets& secrets = settings.network.secrets;
@@ -151,11 +151,18 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
     pages.erase(stored_index);  // unreadable memory of the index: read it afresh
     stored_index = pages.end();
   }
-  net::Request index_request{0, index_url, {}, {}};
-  if (stored_index != pages.end()) index_request.conditional = {stored_index->second.etag, stored_index->second.last_modified};
   net::Response index;
-  engine.add(index_request);
-  engine.run([&](net::Response&& r) { index = std::move(r); });
+  if (prefetched) {
+    index = std::move(*prefetched);
+    result.requests += static_cast<std::uint64_t>(index.attempts);
+  } else {
+    net::Request index_request{0, index_url, {}, {}};
+    if (stored_index != pages.end()) {
+      index_request.conditional = {stored_index->second.etag, stored_index->second.last_modified};
+    }
+    engine.add(index_request);
+    engine.run([&](net::Response&& r) { index = std::move(r); });
+  }
   if (index.outcome == net::Outcome::aborted) throw Error(ExitCode::interrupted, "interrupted while reading the index");
 
   std::vector<std::string> links;
@@ -242,7 +249,7 @@ DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules
       result.warnings.push_back(fmt::format("cannot read patch page {}: {}", util::mask_url(url), r.error));
     }
   });
-  result.requests = engine.stats().requests;  // the index included: same engine
+  result.requests += engine.stats().requests;  // the index included when it was read here
 
   // 3. Records: fresh bodies win over what earlier runs saw; pages not asked keep their last record.
   std::set<std::string> seen_ids;

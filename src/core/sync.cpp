@@ -1,22 +1,23 @@
 #include "esxmirror/core/sync.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "esxmirror/bundle/placement.hpp"
-#include "esxmirror/core/adopt.hpp"
 #include "esxmirror/core/convert_layout.hpp"
+#include "esxmirror/core/depot_mirror.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
-#include "esxmirror/core/mirror.hpp"
-#include "esxmirror/core/plan.hpp"
+#include "esxmirror/core/legacy_mirror.hpp"
 #include "esxmirror/core/run_lock.hpp"
+#include "esxmirror/core/source_kind.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
+#include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/file_lock.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -35,10 +36,11 @@ bool is_temporary_name(const std::string& name) {
 
 // What earlier runs left when they were killed: in staging, half-unpacked trees, swapped-out old copies
 // and temporary files; beside final names (dest and its version directories), temporary links and
-// set-aside copies. Partial downloads stay: they are resumed.
+// set-aside copies. Partial downloads stay: they are resumed (a depot's VIBs under staging/depot/).
 void clean_staging(const SyncSettings& settings) {
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(settings.staging_dir(), ignored)) {
+    if (entry.path().filename() == "depot") continue;
     if (entry.is_directory(ignored) || is_temporary_name(entry.path().filename().string())) {
       fs::remove_all(entry.path(), ignored);
     }
@@ -55,68 +57,77 @@ void clean_staging(const SyncSettings& settings) {
   }
 }
 
-PlanInput plan_input(const SyncSettings& settings, const DiscoverResult& found, store::Catalog& catalog,
-                     std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
-  PlanInput input;
-  input.patches = found.patches;
-  input.versions = settings.versions;
-  input.classifications = settings.classifications;
-  input.bundles = catalog.bundles();
-  input.now = now;
-  for (const store::CatalogEntry& entry : catalog.entries()) {
-    for (const store::PlacementRow& p : entry.placements) placed_versions[entry.patch.id].insert(p.version);
-    if (entry.bundle && entry.bundle->state == store::BundleState::placed && entry.bundle->path &&
-        !fs::exists(settings.dest / *entry.bundle->path)) {
-      input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
-    }
-  }
-  // Not placed any more: if fetching it again fails, neither `list` nor the index may show it as placed.
-  for (const std::string& id : input.missing_on_disk) catalog.forget_placement(id, now);
-  input.placed_versions = placed_versions;
-  return input;
-}
-
-// The bundle's size when an earlier run learned it: the placed copy (for a link), or a download of the
-// same bytes the page promises now (for a fetch).
-std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
-                                        const std::map<std::string, store::BundleRow>& bundles) {
-  auto row = bundles.find(planned.patch.id);
-  if (row == bundles.end() || !row->second.size) return std::nullopt;
-  bool same_bytes = planned.action == Action::link ||
-                    (planned.action == Action::fetch && planned.patch.md5 &&
-                     row->second.verified_md5_expected == planned.patch.md5);
-  if (!same_bytes) return std::nullopt;
-  return static_cast<std::uint64_t>(*row->second.size);
-}
-
-// What is reported for a patch nothing is done to: skipped, deferred, or (--dry-run) what would be done.
-void report_plan_only(const PlannedPatch& planned, const std::map<std::string, store::BundleRow>& bundles,
-                      RunReport& report) {
-  PatchReport entry{.id = planned.patch.id, .versions = planned.versions, .reason = planned.reason};
-  if (planned.action == Action::defer) {
-    entry.outcome = PatchOutcome::deferred;
-    spdlog::warn("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
-                 planned.patch.id, planned.reason, planned.patch.id);
-  } else if (planned.action != Action::skip) {
-    entry.outcome = PatchOutcome::planned;
-    entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
-    entry.url = util::mask_url(planned.patch.download_url);
-    entry.release_date = planned.patch.release_date;
-    entry.size = known_size(planned, bundles);
-  }
-  report.patches.push_back(std::move(entry));
-}
-
 bool stop_was_requested(const SyncSettings& settings) {
   return settings.network.stop_flag && settings.network.stop_flag->load();
 }
 
+// The run's exit code: a run-level failure (storage, interrupted) first; then a source that could not be
+// read at all (4); then anything incomplete (1).
 ExitCode final_exit_code(const RunReport& report, int page_failures) {
   if (report.exit_code != ExitCode::ok) return report.exit_code;
-  if (report.count(PatchOutcome::failed) || report.count(PatchOutcome::deferred) || page_failures) {
+  bool unreadable = false, incomplete = false;
+  for (const SourceReport& source : report.sources) {
+    unreadable = unreadable || source.exit_code == ExitCode::source;
+    incomplete = incomplete || source.exit_code == ExitCode::partial;
+  }
+  if (unreadable) return ExitCode::source;
+  if (incomplete || report.count(PatchOutcome::failed) || report.count(PatchOutcome::deferred) || page_failures) {
     return ExitCode::partial;
   }
   return ExitCode::ok;
+}
+
+// Every --source is an http(s) URL: a usage error before anything is touched.
+void check_sources(const SyncSettings& settings) {
+  for (const std::string& url : settings.sources) {
+    SyncSettings one = settings;
+    one.source_url = url;
+    check_source(one);
+  }
+}
+
+// One --source, whatever its kind. A source that cannot be read is recorded in its report and the others
+// still run; a storage error or an interruption ends the run.
+void mirror_source(const SyncSettings& settings, const std::string& url, const source::Rules& rules,
+                   store::Database& db, store::Catalog& catalog, RunReport& report, const util::Clock& clock,
+                   int& page_failures) {
+  const std::string stored = settings.network.secrets.stored(url);
+  SourceReport outcome{.url = util::mask_url(stored)};
+  try {
+    DetectedSource found = detect_source(settings, db, stored);
+    outcome.kind = to_string(found.kind);
+    if (found.kind == SourceKind::depot) {
+      DepotSource depot{stored, url, depot_source_name(stored)};
+      outcome.name = depot.name;
+      for (const SourceReport& other : report.sources) {
+        if (other.kind == "depot" && other.name == depot.name) {
+          throw Error(ExitCode::source, fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
+                                                    "different --dest directories",
+                                                    other.url, outcome.url, settings.dest.string(), depot.name));
+        }
+      }
+      mirror_depot(settings, depot, db, report, outcome, clock, std::move(found.index));
+    } else {
+      SyncSettings legacy = settings;
+      legacy.source_url = url;
+      int failed_before = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
+      int pages = mirror_legacy_source(legacy, rules, catalog, report, clock, std::move(found.index));
+      page_failures += pages;
+      bool incomplete = pages > 0 || report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred) >
+                                         failed_before;
+      outcome.exit_code = incomplete ? ExitCode::partial : ExitCode::ok;
+    }
+    if (!settings.dry_run) {
+      store::record_source(db, {stored, to_string(found.kind), outcome.name}, util::to_unix(clock.now()));
+    }
+  } catch (const Error& e) {
+    outcome.exit_code = e.code();
+    outcome.message = e.what();
+    report.sources.push_back(std::move(outcome));
+    if (e.code() != ExitCode::source) throw;
+    return;
+  }
+  report.sources.push_back(std::move(outcome));
 }
 
 const char* outcome_name(ExitCode code) {
@@ -134,7 +145,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   auto started = std::chrono::steady_clock::now();
   // Usage errors before anything is touched: no <dest>, no state database, no run record.
   source::Rules rules(settings.rules);
-  check_source(settings);
+  check_sources(settings);
   std::optional<util::FileLock> lock;
   if (!settings.dry_run) lock.emplace(lock_mirror(settings, clock));
   store::Database db(settings.state_path(),
@@ -154,43 +165,16 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
       report.converted = convert_nested_bundles(settings, catalog);
     }
 
-    DiscoverResult found = discover(settings, rules, catalog, now);
-    report.warnings = found.warnings;
-    report.requests += found.requests;
-    report.pages_fetched = found.pages_fetched;
-    report.pages_not_modified = found.pages_not_modified;
-    page_failures = found.page_failures;
-
-    std::map<std::string, std::set<std::string>> placed_versions;
-    std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found, catalog, placed_versions, now));
-    for (const PlannedPatch& planned : plan) {
-      bool placing = planned.action == Action::fetch || planned.action == Action::replace;
-      if (placing && !planned.patch.release_date) {
-        report.warnings.push_back(fmt::format("{} has no parseable release date; stored as {}", planned.patch.id,
-                                              bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
-      }
+    for (const std::string& url : settings.sources) {
+      mirror_source(settings, url, rules, db, catalog, report, clock, page_failures);
     }
-
-    MirrorContext context{settings, catalog, report, clock, placed_versions};
-    std::vector<PlannedPatch> to_fetch;
-    const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
-    for (const PlannedPatch& planned : plan) {
-      if (settings.dry_run) {
-        report_plan_only(planned, bundles, report);
-      } else if (planned.action == Action::link) {
-        link_versions(planned, context);
-      } else if (planned.action == Action::fetch && adopt_placed_copy(planned, context)) {
-        continue;  // already on disk under its final name (state was lost): recorded, not fetched
-      } else if (planned.action == Action::fetch || planned.action == Action::replace) {
-        to_fetch.push_back(planned);
-      } else {
-        report_plan_only(planned, bundles, report);
-      }
-    }
-    mirror_bundles(to_fetch, context);
     if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
-    if (!settings.dry_run) {
-      publish::write_repository_index(settings.dest, catalog.entries(), clock.now(), settings.staging_dir());
+    // Nothing new to say when no source could be read: what is published stays as it is.
+    bool any_read = std::any_of(report.sources.begin(), report.sources.end(),
+                                [](const SourceReport& source) { return source.exit_code != ExitCode::source; });
+    if (!settings.dry_run && any_read) {
+      publish::write_repository_index(settings.dest, catalog.entries(), publish::depot_listings(db), clock.now(),
+                                      settings.staging_dir());
     }
   } catch (const Error& e) {
     report.exit_code = e.code();
@@ -205,6 +189,9 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   report.outcome = outcome_name(report.exit_code);
   report.finished_at = util::iso8601(clock.now());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (const SourceReport& source : report.sources) {
+    if (source.exit_code == ExitCode::source && report.message.empty()) report.message = source.message;
+  }
   if (page_failures && report.message.empty()) {
     report.message = fmt::format("{} patch page(s) could not be read; the mirror may miss their patches", page_failures);
   }

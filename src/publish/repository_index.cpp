@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/strings.hpp"
 #include "esxmirror/util/url.hpp"
@@ -57,7 +58,25 @@ std::string html_escape(const std::string& text) {
 
 }  // namespace
 
-std::string render_manifest(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated) {
+std::vector<DepotListing> depot_listings(store::Database& db) {
+  std::vector<DepotListing> listings;
+  for (const store::SourceRow& source : store::all_sources(db)) {
+    if (source.kind != "depot") continue;
+    store::DepotCatalog depot(db, source.name);
+    DepotListing listing{source.name, false, {}, 0};
+    for (const auto& [relpath, doc] : depot.documents()) {
+      if (!doc.published_sha256) continue;
+      if (doc.kind == store::DocumentKind::depot_index) listing.published = true;
+      if (doc.kind == store::DocumentKind::metadata) listing.metadata.push_back(source.name + "/" + relpath);
+    }
+    for (const store::BulletinEntry& entry : depot.bulletin_entries()) listing.bulletins += entry.state == "placed";
+    listings.push_back(std::move(listing));
+  }
+  return listings;
+}
+
+std::string render_manifest(const std::vector<store::CatalogEntry>& entries, const std::vector<DepotListing>& depots,
+                            util::TimePoint generated) {
   nlohmann::json versions = nlohmann::json::object();
   for (const auto& [version, rows] : rows_by_version(entries)) {
     nlohmann::json list = nlohmann::json::array();
@@ -77,12 +96,20 @@ std::string render_manifest(const std::vector<store::CatalogEntry>& entries, uti
     }
     versions[version] = std::move(list);
   }
+  nlohmann::json depot_list = nlohmann::json::array();
+  for (const DepotListing& d : depots) {
+    depot_list.push_back({{"name", d.name},
+                          {"index", d.published ? nlohmann::json(d.name + "/vmw-depot-index.xml") : nlohmann::json(nullptr)},
+                          {"metadata", d.metadata},
+                          {"bulletins", d.bulletins}});
+  }
   nlohmann::json manifest = {{"generator", "esxmirror"}, {"generated_at", util::iso8601(generated)},
-                             {"versions", versions}};
+                             {"versions", versions}, {"depots", depot_list}};
   return manifest.dump(2) + "\n";
 }
 
-std::string render_index_html(const std::vector<store::CatalogEntry>& entries, util::TimePoint generated) {
+std::string render_index_html(const std::vector<store::CatalogEntry>& entries, const std::vector<DepotListing>& depots,
+                              util::TimePoint generated) {
   std::string html = fmt::format(
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ESX patch mirror</title>\n"
       "<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;"
@@ -90,6 +117,21 @@ std::string render_index_html(const std::vector<store::CatalogEntry>& entries, u
       "<h1>ESX patch mirror</h1>\n<p>Generated {} by esxmirror. Machine-readable: "
       "<a href=\"manifest.json\">manifest.json</a>.</p>\n",
       util::iso8601(generated));
+  if (!depots.empty()) {
+    html += "<h2>Online depots</h2>\n<p>Point ESXi hosts, vCenter Lifecycle Manager or PowerCLI at a depot "
+            "index below.</p>\n<table>\n<tr><th>Depot</th><th>Depot index</th><th>Metadata</th><th>Bulletins</th>"
+            "</tr>\n";
+    for (const DepotListing& d : depots) {
+      std::string index = d.published ? fmt::format("<a href=\"{0}/vmw-depot-index.xml\">{0}/vmw-depot-index.xml</a>",
+                                                    html_escape(d.name))
+                                      : "not published yet";
+      std::string zips;
+      for (const std::string& zip : d.metadata) zips += fmt::format("<code>{}</code><br>", html_escape(zip));
+      html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(d.name), index,
+                          zips.empty() ? "-" : zips, d.bulletins);
+    }
+    html += "</table>\n";
+  }
   auto rows = rows_by_version(entries);
   if (rows.empty()) html += "<p>No bundles mirrored yet.</p>\n";
   for (const auto& [version, list] : rows) {
@@ -125,16 +167,17 @@ std::string render_index_html(const std::vector<store::CatalogEntry>& entries, u
 }
 
 void write_repository_index(const std::filesystem::path& dest, const std::vector<store::CatalogEntry>& entries,
-                            util::TimePoint generated, const std::filesystem::path& temp_dir) {
+                            const std::vector<DepotListing>& depots, util::TimePoint generated,
+                            const std::filesystem::path& temp_dir) {
   if (temp_dir.empty()) {
-    util::write_file_atomic(dest / "manifest.json", render_manifest(entries, generated));
-    util::write_file_atomic(dest / "index.html", render_index_html(entries, generated));
+    util::write_file_atomic(dest / "manifest.json", render_manifest(entries, depots, generated));
+    util::write_file_atomic(dest / "index.html", render_index_html(entries, depots, generated));
     return;
   }
   std::error_code ec;
   std::filesystem::create_directories(temp_dir, ec);  // a failure shows as the write's own error
-  util::write_file_atomic(dest / "manifest.json", render_manifest(entries, generated), temp_dir);
-  util::write_file_atomic(dest / "index.html", render_index_html(entries, generated), temp_dir);
+  util::write_file_atomic(dest / "manifest.json", render_manifest(entries, depots, generated), temp_dir);
+  util::write_file_atomic(dest / "index.html", render_index_html(entries, depots, generated), temp_dir);
 }
 
 }  // namespace esxmirror::publish

@@ -206,4 +206,11 @@ std::string random_suffix() {
   return suffix;
 }
 
+std::string temporary_name(const std::string& name) { return "." + name + ".tmp-" + random_suffix(); }
+
+void sync_filesystem(const fs::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0 || ::syncfs(fd.get()) != 0) throw_write_error(path, errno);
+}
+
 }  // namespace esxmirror::util

@@ -89,6 +89,12 @@ void StreamHasher::reset() {
   impl_ = std::make_unique<Impl>(impl_ ? impl_->algorithms : Algorithms::md5_and_sha256);
 }
 
+std::string sha256_hex(std::string_view bytes) {
+  StreamHasher hasher(StreamHasher::Algorithms::sha256);
+  hasher.update(bytes.data(), bytes.size());
+  return hasher.finish().sha256;
+}
+
 Digests hash_file(const std::filesystem::path& file) {
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(file.c_str(), "rb"));
   if (!f) {

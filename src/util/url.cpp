@@ -1,5 +1,8 @@
 #include "esxmirror/util/url.hpp"
 
+#include <mutex>
+#include <vector>
+
 #include <curl/curl.h>
 
 #include <functional>
@@ -181,7 +184,30 @@ std::string url_filename(const std::string& url) {
   return last;
 }
 
-std::string mask_url(const std::string& url) {
+namespace {
+
+std::mutex& sensitive_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::vector<std::string>& sensitive_values() {
+  static std::vector<std::string> values;
+  return values;
+}
+
+std::string blank_sensitive(std::string text) {
+  std::lock_guard<std::mutex> lock(sensitive_mutex());
+  for (const std::string& value : sensitive_values()) {
+    for (std::size_t at = text.find(value); at != std::string::npos; at = text.find(value, at + 3)) {
+      text.replace(at, value.size(), "***");
+    }
+  }
+  return text;
+}
+
+// The password of the userinfo and every query value masked; registered values are blanked by the callers.
+std::string mask_url_parts(const std::string& url) {
   UrlHandle handle = parse(url);
   if (!handle) {
     // Not something libcurl takes as a URL: unchanged, unless it still carries "scheme://".
@@ -197,6 +223,16 @@ std::string mask_url(const std::string& url) {
   auto out = get_part(handle.get(), CURLUPART_URL);
   return out ? *out : mask_unparsed(url);
 }
+
+}  // namespace
+
+void add_sensitive_value(const std::string& value) {
+  if (value.size() < 4) return;
+  std::lock_guard<std::mutex> lock(sensitive_mutex());
+  sensitive_values().push_back(value);
+}
+
+std::string mask_url(const std::string& url) { return blank_sensitive(mask_url_parts(url)); }
 
 std::string transform_urls(std::string_view text, const std::function<std::string(const std::string&)>& change) {
   std::string out;
@@ -227,6 +263,6 @@ std::string transform_urls(std::string_view text, const std::function<std::strin
   return out;
 }
 
-std::string mask_secrets(std::string_view text) { return transform_urls(text, mask_url); }
+std::string mask_secrets(std::string_view text) { return blank_sensitive(transform_urls(text, mask_url)); }
 
 }  // namespace esxmirror::util

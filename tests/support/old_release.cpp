@@ -109,6 +109,12 @@ void make_old_release_mirror(const fs::path& dest, const OldReleaseSecrets* secr
   }
   db.run("COMMIT");
   db.run("ALTER TABLE bundles DROP COLUMN layout");
+  // Whatever later schemas added, the old release did not have.
+  for (const auto& row : db.run("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+                                "('pages', 'patches', 'patch_versions', 'bundles', 'placements', "
+                                "'bundle_files', 'runs', 'sqlite_sequence')")) {
+    db.run("DROP TABLE " + row[0]);
+  }
   db.run("PRAGMA user_version = 1");
 }
 

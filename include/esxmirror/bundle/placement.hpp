@@ -26,6 +26,10 @@ std::string bundle_dir_name(const std::optional<std::string>& iso_date, const st
 // Throws esxmirror::Error(storage) on failure.
 bool place_directory(const std::filesystem::path& staging_dir, const std::filesystem::path& final_dir);
 
+// Renames the complete file `from` to `to` (on the same filesystem) in one step, replacing what is there,
+// creating to's parent. Readers see the old file or the new one. Throws esxmirror::Error(storage).
+void place_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // Makes `link` a relative symlink to `target` (both inside the mirror), replacing an existing link
 // atomically. The link is made under a temporary name in `temp_dir` when given (created if missing; on the
 // mirror's filesystem, e.g. the staging directory) and renamed to `link`, so a crash leaves no temporary

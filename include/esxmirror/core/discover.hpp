@@ -2,6 +2,7 @@
 // Discover: crawl the legacy HTML site (index -> detail pages) into patch records, using conditional
 // GET and the pages table so an unchanged site costs a few 304s.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,9 @@ void check_source(const SyncSettings& settings);
 // Reads the index and the detail pages it links to. Throws Error(source) when the index cannot be
 // read at all (unreachable, 401/403, not a patch index) and Error(usage) for a source that is not an
 // http(s) URL. Records pages, patches and KB notes (pages without a bundle) in the catalog, every URL in
-// its stored form (settings.network.secrets).
+// its stored form (settings.network.secrets). `index`: the index's response when the caller already read
+// it (to tell the source's kind), else it is read here, conditionally.
 DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
-                        std::int64_t now);
+                        std::int64_t now, std::optional<net::Response> index = std::nullopt);
 
 }  // namespace esxmirror

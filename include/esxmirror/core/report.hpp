@@ -35,6 +35,35 @@ struct PatchReport {
   std::string action = {};
   std::optional<std::string> release_date = std::nullopt;
   std::optional<std::uint64_t> size = std::nullopt;
+  std::string source = {};       // depot bulletins: the depot's name; legacy bundles: empty
+};
+
+// A VIB that could not be mirrored this run.
+struct VibFailure {
+  std::string id = {};                // VIB id
+  std::string path = {};              // relpath in the depot
+  std::string reason = {};            // "VIB <id> (<file>): <why>"
+};
+
+// What one --source did.
+struct SourceReport {
+  std::string url = {};                        // masked
+  std::string kind = {};                       // "legacy-html" or "depot"
+  std::string name = {};                       // depot: the directory under dest
+  ExitCode exit_code = ExitCode::ok;      // ok, partial, source (unreadable), ...
+  std::string message = {};                    // why it failed, when it did
+  std::uint64_t requests = 0;
+  std::uint64_t documents_fetched = 0;    // depot documents answered with a body
+  std::uint64_t documents_not_modified = 0;
+  std::uint64_t bytes = 0;                // VIB bytes downloaded
+  int vibs_placed = 0;                    // downloaded, verified and placed this run
+  int vibs_present = 0;                   // already in place
+  int vibs_deferred = 0;                  // failed before, waiting out their backoff
+  int vibs_to_fetch = 0;                  // what the plan fetches (what a dry run would fetch)
+  std::uint64_t bytes_to_fetch = 0;
+  std::vector<std::string> published = {};     // depot documents written this run (relpaths)
+  std::vector<std::string> failed_documents = {};  // one line each: vendor index, metadata zip, conflicts
+  std::vector<VibFailure> failed_vibs = {};
 };
 
 struct RunReport {
@@ -45,6 +74,7 @@ struct RunReport {
   std::string outcome;                    // ok, partial, failed, interrupted
   std::string message;                    // run-level error, if any
   std::vector<PatchReport> patches;
+  std::vector<SourceReport> sources;      // one per --source, in order
   std::vector<std::string> warnings;      // undated patches, pages without md5...
   std::uint64_t bytes_downloaded = 0;     // bundle bytes
   std::uint64_t requests = 0;             // HTTP requests, pages and bundles

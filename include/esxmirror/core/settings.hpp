@@ -22,8 +22,15 @@ struct Progress {
   double seconds = 0;        // since the transfers started
 };
 
+// What a --source is: told from its first document, or forced with --source-kind.
+enum class SourceKind { detect, legacy_html, depot };
+// "auto", "legacy-html", "depot".
+const char* to_string(SourceKind kind);
+
 struct SyncSettings {
-  std::string source_url;                       // the index page
+  std::vector<std::string> sources;             // --source URLs in the order given (secrets as written)
+  SourceKind source_kind = SourceKind::detect;  // forced for every source; detect: from the document
+  std::string source_url;                       // the source being read now (one of `sources`)
   std::vector<std::string> versions;            // ESX versions selected, in the order given
   std::vector<std::string> classifications;     // empty: all
   std::filesystem::path dest = "esx-mirror";
@@ -42,6 +49,8 @@ struct SyncSettings {
   int failures_before_backoff = 2;
   std::chrono::seconds failure_backoff{std::chrono::hours(23)};
   std::chrono::seconds failure_backoff_max{std::chrono::hours(24 * 7)};
+  // Depot sources: the vendor-index products mirrored (productId), besides the versions selected.
+  std::vector<std::string> depot_products = {"embeddedEsx"};
   net::NetworkSettings network;
   net::RetryPolicy retry;
   bundle::UnpackLimits limits;

@@ -28,6 +28,14 @@ void fsync_dir(const std::filesystem::path& dir);
 // modification times. Throws esxmirror::Error(storage) naming the path that failed.
 void link_tree(const std::filesystem::path& from, const std::filesystem::path& to);
 
+// The hidden temporary name for something that will be renamed to `name`: ".<name>.tmp-<random>".
+// Every temporary file or link esxmirror makes has this form, so the next run knows its debris.
+std::string temporary_name(const std::string& name);
+
+// syncfs(2) on the filesystem holding `path`: everything written or renamed on it so far is durable.
+// One call instead of an fsync per file and directory. Throws esxmirror::Error(storage) naming the path.
+void sync_filesystem(const std::filesystem::path& path);
+
 // True when `path`, after lexical normalisation, stays inside `root`.
 bool is_within(const std::filesystem::path& root, const std::filesystem::path& path);
 

@@ -31,6 +31,9 @@ class StreamHasher {
   std::unique_ptr<Impl> impl_;
 };
 
+// Lowercase hex sha-256 of `bytes`.
+std::string sha256_hex(std::string_view bytes);
+
 // Hashes a whole file; throws std::runtime_error naming the file when it cannot be read.
 Digests hash_file(const std::filesystem::path& file);
 

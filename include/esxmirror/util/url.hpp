@@ -24,6 +24,11 @@ std::string mask_url(const std::string& url);
 // Every URL-looking substring of free text masked with mask_url (for error messages from libraries).
 std::string mask_secrets(std::string_view text);
 
+// Registers a secret that can sit anywhere in a URL or a message (the depot's download token, a path
+// segment): from now on mask_url and mask_secrets replace every occurrence of it with "***". Process-wide,
+// so no output path can forget it. Values shorter than 4 characters are ignored (they would mask words).
+void add_sensitive_value(const std::string& value);
+
 // Free text with every URL-looking substring ("scheme://...", up to whitespace or a quote) replaced by
 // change(url); the rest is kept as it is.
 std::string transform_urls(std::string_view text, const std::function<std::string(const std::string&)>& change);

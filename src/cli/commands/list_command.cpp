@@ -9,6 +9,8 @@
 #include "esxmirror/source/legacy_html.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
+#include "esxmirror/store/depot_catalog.hpp"
+#include "esxmirror/source/depot.hpp"
 #include "esxmirror/util/strings.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -39,6 +41,30 @@ bool wanted(const store::CatalogEntry& entry, const Options& options) {
   });
 }
 
+// A depot bulletin is listed when its state passes the filter and one of its platforms is selected (the
+// depot's rule: "8.0" lists 8.0.x bulletins).
+bool wanted(const store::BulletinEntry& entry, const Options& options) {
+  if (!options.state_filter.empty() && entry.state != options.state_filter) return false;
+  if (options.sync.versions.empty()) return true;
+  return std::any_of(entry.bulletin.versions.begin(), entry.bulletin.versions.end(), [&](const std::string& v) {
+    return std::any_of(options.sync.versions.begin(), options.sync.versions.end(),
+                       [&](const std::string& w) { return source::depot::version_selects(w, v); });
+  });
+}
+
+// Every depot's bulletins, with the name of the depot they belong to.
+std::vector<std::pair<std::string, store::BulletinEntry>> depot_bulletins(store::Database& db, const Options& options) {
+  std::vector<std::pair<std::string, store::BulletinEntry>> all;
+  for (const store::SourceRow& source : store::all_sources(db)) {
+    if (source.kind != "depot") continue;
+    store::DepotCatalog depot(db, source.name);
+    for (store::BulletinEntry& entry : depot.bulletin_entries()) {
+      if (wanted(entry, options)) all.emplace_back(source.name, std::move(entry));
+    }
+  }
+  return all;
+}
+
 nlohmann::json optional_json(const std::optional<std::string>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
 }
@@ -52,6 +78,7 @@ int run_list(const Options& options) {
   std::vector<store::CatalogEntry> entries = catalog.entries();
   entries.erase(std::remove_if(entries.begin(), entries.end(), [&](const auto& e) { return !wanted(e, options); }),
                 entries.end());
+  std::vector<std::pair<std::string, store::BulletinEntry>> bulletins = depot_bulletins(db, options);
 
   std::string out;
   if (options.json) {
@@ -75,14 +102,32 @@ int run_list(const Options& options) {
       item["placements"] = links;
       list.push_back(std::move(item));
     }
+    for (const auto& [depot, e] : bulletins) {
+      const store::BulletinRow& b = e.bulletin;
+      nlohmann::json item = {{"id", b.id},          {"source", depot},       {"kind", "bulletin"},
+                             {"versions", b.versions}, {"severity", b.severity}, {"category", b.category},
+                             {"summary", b.summary},   {"state", e.state},       {"vibs", b.vibs.size()},
+                             {"metadata", e.published_in}};
+      item["release_date"] = optional_json(b.release_date);
+      item["last_error"] = optional_json(e.last_error);
+      list.push_back(std::move(item));
+    }
     out = list.dump(2) + "\n";
   } else {
-    out = fmt::format("{:<14} {:<18} {:<10} {:<14} {:<11} {}\n", "ID", "VERSIONS", "DATE", "CLASS", "STATE", "PATH");
+    std::size_t w = 14;  // the ID column: depot bulletin ids are longer than legacy bundle ids
+    for (const auto& entry : bulletins) w = std::max(w, entry.second.bulletin.id.size());
+    out = fmt::format("{:<{}} {:<18} {:<10} {:<14} {:<11} {}\n", "ID", w, "VERSIONS", "DATE", "CLASS", "STATE", "PATH");
     for (const store::CatalogEntry& e : entries) {
-      out += fmt::format("{:<14} {:<18} {:<10} {:<14} {:<11} {}\n", e.patch.id, util::join(e.patch.versions, ","),
+      out += fmt::format("{:<{}} {:<18} {:<10} {:<14} {:<11} {}\n", e.patch.id, w, util::join(e.patch.versions, ","),
                          e.patch.release_date.value_or("undated"),
                          e.patch.classification.empty() ? "-" : e.patch.classification, state_of(e),
                          e.bundle && e.bundle->path ? *e.bundle->path : "-");
+    }
+    for (const auto& [depot, e] : bulletins) {
+      const store::BulletinRow& b = e.bulletin;
+      out += fmt::format("{:<{}} {:<18} {:<10} {:<14} {:<11} {}\n", b.id, w, util::join(b.versions, ","),
+                         b.release_date.value_or("undated"), b.severity.empty() ? "-" : b.severity, e.state,
+                         e.published_in.empty() ? "-" : depot + "/" + e.published_in.front());
     }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

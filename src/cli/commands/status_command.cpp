@@ -6,6 +6,7 @@
 #include "cli/commands/commands.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
+#include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/clock.hpp"
 
 namespace esxmirror::cli {
@@ -13,6 +14,22 @@ namespace esxmirror::cli {
 namespace {
 
 std::string when(std::optional<std::int64_t> t) { return t ? util::iso8601(util::from_unix(*t)) : "-"; }
+
+struct FailedVib {
+  std::string depot;
+  store::VibRow vib;
+};
+
+std::vector<FailedVib> failed_vibs(store::Database& db) {
+  std::vector<FailedVib> failed;
+  for (const store::SourceRow& source : store::all_sources(db)) {
+    if (source.kind != "depot") continue;
+    for (auto& [relpath, vib] : store::DepotCatalog(db, source.name).vibs()) {
+      if (vib.state == store::VibState::failed) failed.push_back({source.name, std::move(vib)});
+    }
+  }
+  return failed;
+}
 
 }  // namespace
 
@@ -25,6 +42,8 @@ int run_status(const Options& options) {
   for (store::CatalogEntry& e : catalog.entries()) {
     if (e.bundle && (e.bundle->state == store::BundleState::failed || e.bundle->last_error)) failed.push_back(std::move(e));
   }
+
+  std::vector<FailedVib> vibs = failed_vibs(db);
 
   std::string out;
   if (options.json) {
@@ -40,6 +59,13 @@ int run_status(const Options& options) {
       j["failed"].push_back({{"id", e.patch.id}, {"state", store::to_string(b.state)}, {"failures", b.failures},
                              {"last_error", b.last_error.value_or("")}, {"next_retry_at", when(b.next_retry_at)},
                              {"due", !b.next_retry_at || *b.next_retry_at <= now}});
+    }
+    j["failed_vibs"] = nlohmann::json::array();
+    for (const FailedVib& f : vibs) {
+      j["failed_vibs"].push_back({{"source", f.depot}, {"id", f.vib.vib_id}, {"path", f.vib.relpath},
+                                  {"failures", f.vib.failures}, {"last_error", f.vib.last_error.value_or("")},
+                                  {"next_retry_at", when(f.vib.next_retry_at)},
+                                  {"due", !f.vib.next_retry_at || *f.vib.next_retry_at <= now}});
     }
     out = j.dump(2) + "\n";
   } else {
@@ -58,6 +84,13 @@ int run_status(const Options& options) {
       out += fmt::format("  {:<14} {} failure(s), {}: {}\n", e.patch.id, b.failures,
                          due ? std::string("due on the next run") : "next retry after " + when(b.next_retry_at),
                          b.last_error.value_or("-"));
+    }
+    if (!vibs.empty()) out += "\nFailed depot VIBs:\n";
+    for (const FailedVib& f : vibs) {
+      bool due = !f.vib.next_retry_at || *f.vib.next_retry_at <= now;
+      out += fmt::format("  {}: {} failure(s), {}: {}\n", f.depot, f.vib.failures,
+                         due ? std::string("due on the next run") : "next retry after " + when(f.vib.next_retry_at),
+                         f.vib.last_error.value_or(f.vib.vib_id));
     }
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -7,6 +7,7 @@
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/run_outputs.hpp"
+#include "cli/token.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/interrupt.hpp"
 #include "esxmirror/core/sync.hpp"
@@ -19,7 +20,10 @@ namespace esxmirror::cli {
 namespace {
 
 void validate(const SyncSettings& s) {
-  if (s.source_url.empty()) throw Error(ExitCode::usage, "sync needs --source URL (the vendor's patch index page)");
+  if (s.sources.empty()) {
+    throw Error(ExitCode::usage, "sync needs --source URL (the vendor's patch index page, or a depot's "
+                                 "vmw-depot-index.xml)");
+  }
   if (s.versions.empty()) throw Error(ExitCode::usage, "sync needs at least one --esx-version, e.g. --esx-version 3.0.1");
 }
 
@@ -60,6 +64,7 @@ void write_metrics(const Options& options, const RunReport& report) {
 
 int run_sync(Options& options) {
   validate(options.sync);
+  load_token(options);
   options.sync.network.stop_flag = &stop_requested();
   options.sync.on_progress = progress_printer(options);
   RunReport report;

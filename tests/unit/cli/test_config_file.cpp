@@ -155,7 +155,7 @@ report = "-"
 metrics = "/tmp/esxmirror.prom"
 verbose = 2
 )");
-  CHECK(o.sync.source_url == "http://vendor.example/download/vi/vi3_patches.html");
+  CHECK(o.sync.sources == std::vector<std::string>{"http://vendor.example/download/vi/vi3_patches.html"});
   CHECK(o.sync.versions == std::vector<std::string>{"3.0.1", "3.0.2"});
   CHECK(o.sync.classifications == std::vector<std::string>{"Security"});
   CHECK(o.sync.dest == "/srv/esx-mirror");

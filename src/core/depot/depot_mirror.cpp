@@ -1,0 +1,168 @@
+// One depot, start to end: read its documents, plan the VIBs, fetch them, publish what is complete, then
+// say per bulletin what happened.
+#include "esxmirror/core/depot_mirror.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/depot/depot_context.hpp"
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/url.hpp"
+
+namespace esxmirror {
+
+namespace fs = std::filesystem;
+
+std::string DepotContext::stored(const std::string& url) const { return settings.network.secrets.stored(url); }
+std::string DepotContext::shown(const std::string& url) const { return util::mask_url(stored(url)); }
+void DepotContext::warn(std::string message) const { report.warnings.push_back(std::move(message)); }
+
+namespace {
+
+// A private directory outside the mirror, removed with everything in it (a dry run's downloads).
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "esxmirror-dry-run-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      throw Error(ExitCode::storage, fmt::format("cannot create a temporary directory in {}: {}",
+                                                 fs::temp_directory_path().string(), std::strerror(errno)));
+    }
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Placed VIBs whose file is gone (removed by hand): fetched again, and not counted as in place meanwhile.
+std::set<std::string> missing_on_disk(DepotContext& context, const std::map<std::string, store::VibRow>& vibs) {
+  std::set<std::string> missing;
+  for (const auto& [relpath, row] : vibs) {
+    std::error_code ec;
+    if (row.state == store::VibState::placed && !fs::is_regular_file(context.root() / relpath, ec)) {
+      missing.insert(relpath);
+      if (!context.settings.dry_run) context.catalog.forget_vib(relpath, context.now());
+    }
+  }
+  return missing;
+}
+
+// Each bulletin of the selected zips once, with what this run did for it.
+void report_bulletins(DepotContext& context, const DepotSnapshot& snapshot, const DepotPlan& plan,
+                      const std::set<std::string>& placed_now, const std::set<std::string>& in_place) {
+  std::map<std::string, std::string> failed;  // VIB relpath -> why
+  for (const VibFailure& f : context.outcome.failed_vibs) failed.emplace(f.path, f.reason);
+  for (const VibWait& w : plan.deferred) failed.emplace(w.vib.relpath, w.reason);
+  std::set<std::string> deferred;
+  for (const VibWait& w : plan.deferred) deferred.insert(w.vib.relpath);
+  std::map<std::string, std::int64_t> size_of;
+  for (const store::VibRef& vib : plan.fetch) size_of[vib.relpath] = vib.size;
+  std::map<std::string, store::DocumentRow> documents = context.catalog.documents();
+
+  std::set<std::string> seen;
+  for (const MetadataSnapshot& zip : snapshot.metadata) {
+    auto published = documents.find(zip.relpath);
+    bool zip_published = published != documents.end() && published->second.published_sha256 == zip.sha256;
+    for (const store::BulletinRow& b : zip.contents.bulletins) {
+      if (!seen.insert(b.id).second) continue;
+      PatchReport entry;
+      entry.id = b.id;
+      entry.source = context.source.name;
+      entry.versions = b.versions;
+      entry.path = zip.relpath;
+      entry.outcome = PatchOutcome::skipped;
+      for (const std::string& vib : b.vibs) {
+        if (placed_now.count(vib)) {
+          entry.outcome = PatchOutcome::placed;
+          entry.bytes += static_cast<std::uint64_t>(size_of[vib]);
+        }
+      }
+      for (const std::string& vib : b.vibs) {
+        auto why = failed.find(vib);
+        if (why == failed.end()) continue;
+        entry.outcome = deferred.count(vib) ? PatchOutcome::deferred : PatchOutcome::failed;
+        entry.reason = why->second;
+        break;
+      }
+      if (context.settings.dry_run) {
+        bool needed = std::any_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) { return size_of.count(v); });
+        if (needed) {
+          entry.outcome = PatchOutcome::planned;
+          entry.action = "fetch";
+          entry.release_date = b.release_date;
+          std::uint64_t size = 0;
+          for (const std::string& v : b.vibs) size += static_cast<std::uint64_t>(size_of.count(v) ? size_of[v] : 0);
+          entry.size = size;
+        }
+      } else if (entry.outcome == PatchOutcome::placed || entry.outcome == PatchOutcome::skipped) {
+        bool complete = std::all_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) {
+          return in_place.count(v) > 0;
+        });
+        if (!complete || !zip_published) {
+          entry.outcome = PatchOutcome::failed;
+          entry.reason = fmt::format("its metadata {} is not published: see the run's errors", zip.relpath);
+        }
+      }
+      context.report.patches.push_back(std::move(entry));
+    }
+  }
+}
+
+}  // namespace
+
+std::string depot_source_name(const std::string& stored_url) {
+  try {
+    return source::depot::depot_name(stored_url, util::mask_url(stored_url));
+  } catch (const source::depot::FormatError& e) {
+    throw Error(ExitCode::source, fmt::format("{}; a depot is mirrored under the last directory of its index URL",
+                                              e.what()));
+  }
+}
+
+void mirror_depot(const SyncSettings& settings, const DepotSource& source, store::Database& db, RunReport& report,
+                  SourceReport& outcome, const util::Clock& clock, std::optional<net::Response> index) {
+  store::DepotCatalog catalog(db, source.name);
+  DepotContext context{settings, source, catalog, report, outcome, clock, {}};
+  std::optional<ScratchDir> scratch;
+  if (settings.dry_run) scratch.emplace();
+  context.download_dir = scratch ? scratch->path() : context.cache_dir();
+
+  DepotSnapshot snapshot = read_depot(context, std::move(index));
+  std::map<std::string, store::VibRow> vibs = catalog.vibs();
+  DepotPlanInput input{snapshot.metadata, vibs, missing_on_disk(context, vibs), context.now()};
+  DepotPlan plan = plan_vibs(input);
+  if (!settings.dry_run) adopt_present_vibs(context, plan);
+  for (const std::string& conflict : plan.conflicts) outcome.failed_documents.push_back(conflict);
+  outcome.vibs_present = static_cast<int>(plan.in_place.size());
+  outcome.vibs_deferred = static_cast<int>(plan.deferred.size());
+  for (const store::VibRef& vib : plan.fetch) outcome.bytes_to_fetch += static_cast<std::uint64_t>(vib.size);
+  outcome.vibs_to_fetch = static_cast<int>(plan.fetch.size());
+
+  std::set<std::string> in_place = plan.in_place;
+  std::set<std::string> placed_now;
+  if (!settings.dry_run) {
+    placed_now = fetch_vibs(context, plan, vibs);
+    in_place.insert(placed_now.begin(), placed_now.end());
+    outcome.published = publish_depot(context, snapshot, in_place, plan.blocked);
+  }
+  report_bulletins(context, snapshot, plan, placed_now, in_place);
+
+  for (const std::string& problem : outcome.failed_documents) spdlog::error("{}: {}", source.name, problem);
+  bool incomplete = !outcome.failed_documents.empty() || !outcome.failed_vibs.empty() || !plan.deferred.empty();
+  outcome.exit_code = incomplete ? ExitCode::partial : ExitCode::ok;
+}
+
+}  // namespace esxmirror
