@@ -1,20 +1,16 @@
 // Issue 10 §2: the online depot mirrored over https, through the proxy's CONNECT tunnel, with the
 // vendor's download token in the URL and credentials in --proxy; neither secret is written anywhere;
-// a certificate that cannot be verified ends the run at once (exit 4). Hidden ([.depot-https]) until the depot pipeline is on main; run it with
-// `test_integration '[.depot-https]'`. It uses only the sample depot, its server and the binary, so it
-// compiles without the depot code.
+// a certificate that cannot be verified ends the run at once (exit 4).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "support/depot_fixture.hpp"
 #include "support/http_proxy.hpp"
 #include "support/mirror_fixture.hpp"
 #include "support/scoped_env.hpp"
-#include "support/secret_search.hpp"
-#include "support/site_server.hpp"
 #include "support/test_ca.hpp"
 
 using namespace esxmirror::testing;
@@ -22,8 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Letters and digits found nowhere else, so any occurrence is a leak.
-const std::string kToken = "Hx8rTLSdepotK3vQ9mWz2PbN";
 const std::string kPassword = "Vn6proxyDepotPass";
 
 std::size_t count_of(const std::string& text, const std::string& part) {
@@ -32,44 +26,47 @@ std::size_t count_of(const std::string& text, const std::string& part) {
   return n;
 }
 
-SampleDepotOptions tiny_vibs() {
-  SampleDepotOptions options;
-  options.min_vib_bytes = 1024;
-  options.max_vib_bytes = 24 * 1024;
-  return options;
-}
-
-// The depot "main" behind kToken over https with the certificate `issue` makes, a token file (0600), a
-// fast-retry config and the proxy with credentials.
+// The depot fixture served over https with the certificate `issue` makes, and the proxy with credentials.
 struct HttpsDepot {
   TestCa ca;
-  fs::path cacert = ca.cert_file();  // what sync() passes to --cacert
-  SiteServer server{SampleDepot::standard(tiny_vibs())};
+  DepotFixture f;
   HttpProxy proxy;
-  TempDir tmp;
-  fs::path dest = tmp / "mirror", config = tmp / "fast.toml", token_file = tmp / "token";
-  fs::path report = tmp / "report.json", log = tmp / "esxmirror.log", metrics = tmp / "esxmirror.prom";
+  fs::path cacert = ca.cert_file();  // what sync() passes to --cacert
+  fs::path report = f.tmp / "report.json", log = f.tmp / "esxmirror.log", metrics = f.tmp / "esxmirror.prom";
 
-  explicit HttpsDepot(TlsIdentity (TestCa::*issue)() const = &TestCa::for_loopback) {
-    DepotTokens tokens;
-    tokens.valid = kToken;
-    server.set_depot_tokens(tokens);
-    server.use_tls((ca.*issue)());
-    server.start();
+  explicit HttpsDepot(TlsIdentity (TestCa::*issue)() const = &TestCa::for_loopback)
+      : f(SampleDepot::standard(small_vibs()), SampleSite(), (ca.*issue)()) {
     proxy.start();
     proxy.require_credentials("mirror", kPassword);
-    std::ofstream(config) << "retry_base_delay_ms = 20\nretry_max_delay_ms = 200\n";
-    std::ofstream(token_file) << kToken << "\n";
-    fs::permissions(token_file, fs::perms::owner_read | fs::perms::owner_write);
   }
 
   ProcessResult sync() {
     const std::string proxy_url = "http://mirror:" + kPassword + "@127.0.0.1:" + std::to_string(proxy.port());
-    return run_process(binary_path(),
-                       {"sync", "--source", server.depot_url_template(), "--token-file", token_file.string(),
-                        "--esx-version", "8.0.3", "--dest", dest.string(), "--config", config.string(), "--cacert",
-                        cacert.string(), "--proxy", proxy_url, "--report", report.string(), "--log-file",
-                        log.string(), "--metrics", metrics.string(), "-vv"});
+    return f.sync({"--esx-version", "8.0.3", "--cacert", cacert.string(), "--proxy", proxy_url, "--report",
+                   report.string(), "--log-file", log.string(), "--metrics", metrics.string(), "-vv"});
+  }
+
+  // Where the token, the proxy password or its Basic credentials (or a piece of them) occur.
+  std::vector<std::string> leaks(const std::map<std::string, std::string>& texts) const {
+    std::vector<std::string> found;
+    for (const std::string& secret : {kDepotToken, kPassword, base64_encode("mirror:" + kPassword)}) {
+      for (std::string& leak : secret_leaks(secret, {f.dest, report, log, metrics}, texts)) found.push_back(leak);
+    }
+    return found;
+  }
+
+  // Every connection of a run went through a tunnel opened with the credentials: the proxy saw no plain
+  // request, and the server no handshake that did not come through it.
+  void check_tunnelled() const {
+    const std::string target = "127.0.0.1:" + std::to_string(f.server.port());
+    CHECK(proxy.tunnels() >= 1);
+    for (const ProxiedRequest& request : proxy.requests()) {
+      CHECK(request.method == "CONNECT");
+      CHECK(request.target == target);
+      CHECK(request.status == 200);
+      CHECK(request.proxy_authorization == "Basic " + base64_encode("mirror:" + kPassword));
+    }
+    CHECK(f.server.tls_handshakes() == proxy.tunnels());
   }
 };
 
@@ -77,71 +74,50 @@ struct HttpsDepot {
 
 TEST_CASE("https depot: mirrored through the proxy's CONNECT tunnel with a token, neither the token nor the "
           "proxy password written anywhere",
-          "[.depot-https]") {
+          "[depot][https][proxy]") {
   ScopedEnv env;
   clear_proxy_environment(env);
   HttpsDepot w;
-  REQUIRE(w.server.depot_url_template().rfind("https://127.0.0.1:", 0) == 0);
+  REQUIRE(w.f.source().rfind("https://127.0.0.1:", 0) == 0);
 
   ProcessResult first = w.sync();
   INFO(first.all());
   REQUIRE(first.exit_code == 0);
-  const SampleDepot depot = w.server.depot();
-  const std::vector<std::string> paths = depot.paths_for({"8.0.3"});
-  REQUIRE(paths.size() > 3);
-  for (const std::string& path : paths) {
-    INFO(path);
-    REQUIRE(fs::is_regular_file(w.dest / "main" / path));
-    // The vendor index is rewritten to list what the mirror holds; everything else is upstream's bytes.
-    if (path != depot.vendor_index_path()) CHECK(slurp(w.dest / "main" / path) == depot.file(path));
-  }
-  REQUIRE_FALSE(w.server.hits().empty());
-  for (const Hit& hit : w.server.hits()) CHECK(hit.token == "valid");
-  // Every connection of a run went through a tunnel opened with the credentials: the proxy saw no plain
-  // request, and the server no handshake that did not come through it.
-  const auto check_tunnelled = [&w] {
-    const std::string target = "127.0.0.1:" + std::to_string(w.server.port());
-    CHECK(w.proxy.tunnels() >= 1);
-    for (const ProxiedRequest& request : w.proxy.requests()) {
-      CHECK(request.method == "CONNECT");
-      CHECK(request.target == target);
-      CHECK(request.status == 200);
-      CHECK(request.proxy_authorization == "Basic " + base64_encode("mirror:" + kPassword));
-    }
-    CHECK(w.server.tls_handshakes() == w.proxy.tunnels());
-  };
-  check_tunnelled();
+  const SampleDepot depot = w.f.server.depot();
+  CHECK(mirror_differences(w.f.mirror(), depot, {"8.0.3"}).empty());
+  CHECK(consistency_problems(w.f.mirror(), depot).empty());
+  REQUIRE_FALSE(w.f.server.hits().empty());
+  for (const Hit& hit : w.f.server.hits()) CHECK(hit.token == "valid");
+  w.check_tunnelled();
 
   // The next night asks again and downloads no VIB.
-  w.server.reset_hits();
+  w.f.server.reset_hits();
   w.proxy.reset();
   ProcessResult second = w.sync();
   INFO(second.all());
   CHECK(second.exit_code == 0);
-  REQUIRE_FALSE(w.server.hits().empty());
-  for (const Hit& hit : w.server.hits()) CHECK_FALSE(has(hit.path, ".vib"));
-  check_tunnelled();
+  REQUIRE_FALSE(w.f.server.hits().empty());
+  for (const Hit& hit : w.f.server.hits()) CHECK_FALSE(is_vib_request(hit));
+  CHECK(mirror_differences(w.f.mirror(), depot, {"8.0.3"}).empty());
+  w.check_tunnelled();
 
-  const std::vector<std::string> secrets = {kToken, kPassword, base64_encode("mirror:" + kPassword)};
-  CHECK(fs::exists(w.dest / ".esxmirror" / "state.db"));
+  CHECK(fs::exists(w.f.dest / ".esxmirror" / "state.db"));
   CHECK_FALSE(slurp(w.log).empty());
-  CHECK(files_under({w.dest}) > paths.size());
-  CHECK(places_holding(secrets, {w.dest, w.report, w.log, w.metrics},
-                       {{"first stdout", first.out}, {"first stderr", first.err}, {"second stdout", second.out},
-                        {"second stderr", second.err}})
+  CHECK(w.leaks({{"first stdout", first.out}, {"first stderr", first.err}, {"second stdout", second.out},
+                 {"second stderr", second.err}})
             .empty());
 }
 
 TEST_CASE("https depot: a certificate that cannot be verified ends the run at once: exit 4, one line naming the "
           "host and what to do, one tunnel and one handshake, nothing mirrored, no secret shown",
-          "[.depot-https]") {
+          "[depot][https][proxy]") {
   ScopedEnv env;
   clear_proxy_environment(env);
   TestCa stranger("stranger");
   struct Refusal {
     std::string name;
     TlsIdentity (TestCa::*issue)() const;
-    bool stranger_ca;
+    bool stranger_ca;  // --cacert names another CA than the one that signed the certificate
     std::string text;
   };
   const std::vector<Refusal> refusals = {
@@ -161,12 +137,10 @@ TEST_CASE("https depot: a certificate that cannot be verified ends the run at on
       CHECK(has(r.err, "esxmirror: error: cannot read the depot index https://127.0.0.1:"));
       CHECK(has(r.err, refusal.text));
       CHECK(w.proxy.tunnels() == 1);
-      CHECK(w.server.tls_handshakes() == 1);
-      CHECK(w.server.hits().empty());
-      CHECK_FALSE(fs::exists(w.dest / "main"));
-      CHECK(places_holding({kToken, kPassword, base64_encode("mirror:" + kPassword)}, {w.dest, w.report, w.log},
-                           {{"output", r.all()}})
-                .empty());
+      CHECK(w.f.server.tls_handshakes() == 1);
+      CHECK(w.f.server.hits().empty());
+      CHECK_FALSE(fs::exists(w.f.mirror()));
+      CHECK(w.leaks({{"output", r.all()}}).empty());
     }
   }
 }
