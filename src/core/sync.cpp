@@ -13,6 +13,7 @@
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/mirror.hpp"
 #include "esxmirror/core/plan.hpp"
+#include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/catalog.hpp"
@@ -192,6 +193,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     if (!settings.dry_run) {
       publish::write_repository_index(settings.dest, catalog.entries(), clock.now(), settings.staging_dir());
     }
+    if (settings.retention.prune_after_sync) report.pruned = prune_locked(settings, catalog, clock);
   } catch (const Error& e) {
     report.exit_code = e.code();
     report.message = e.what();

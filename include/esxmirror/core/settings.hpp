@@ -22,6 +22,14 @@ struct Progress {
   double seconds = 0;        // since the transfers started
 };
 
+// What retention removes (`esxmirror prune`, README "Retention"). The defaults remove nothing.
+struct RetentionSettings {
+  // A legacy bundle superseded by newer placed bundles goes once they have been placed this many days;
+  // nullopt: superseded bundles are kept for ever.
+  std::optional<int> keep_superseded_days;
+  bool prune_after_sync = false;  // a sync ends with a prune (after publishing)
+};
+
 struct SyncSettings {
   std::string source_url;                       // the index page
   std::vector<std::string> versions;            // ESX versions selected, in the order given
@@ -46,6 +54,7 @@ struct SyncSettings {
   net::RetryPolicy retry;
   bundle::UnpackLimits limits;
   source::RuleSpec rules = source::RuleSpec::vi3();
+  RetentionSettings retention;
   // Called about twice a second from a helper thread while bundles transfer; empty: no progress.
   std::function<void(const Progress&)> on_progress;
 
