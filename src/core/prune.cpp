@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
@@ -50,6 +51,10 @@ std::vector<std::unique_ptr<ContentKind>> content_kinds() {
 PruneReport prune_locked(const SyncSettings& settings, store::Catalog& catalog, const util::Clock& clock) {
   PruneReport report;
   report.dry_run = settings.dry_run;
+  if (stop_was_requested(settings)) {
+    report.stopped = true;
+    return report;
+  }
   PruneContext context{settings, catalog, util::to_unix(clock.now()), settings.staging_dir() / "prune"};
   if (!settings.dry_run) empty_trash(context.trash);
 
@@ -57,7 +62,7 @@ PruneReport prune_locked(const SyncSettings& settings, store::Catalog& catalog, 
   std::vector<std::pair<const ContentKind*, std::vector<RemovalCandidate>>> work;
   for (const auto& kind : kinds) {
     report.policies.push_back(kind->policy(context));
-    work.emplace_back(kind.get(), kind->removable(context));
+    work.emplace_back(kind.get(), kind->removable(context, false));
     const auto& candidates = work.back().second;
     report.removed.insert(report.removed.end(), candidates.begin(), candidates.end());
   }
@@ -95,7 +100,7 @@ RetentionStatus retention_status(const SyncSettings& settings, store::Catalog& c
     status.policies.push_back(kind->policy(context));
     std::vector<UsageRow> usage = kind->usage(context);
     status.usage.insert(status.usage.end(), usage.begin(), usage.end());
-    std::vector<RemovalCandidate> now = kind->removable(context);
+    std::vector<RemovalCandidate> now = kind->removable(context, false);
     for (RemovalCandidate& later : kind->removable(context, true)) {
       bool due = std::any_of(now.begin(), now.end(), [&](const RemovalCandidate& c) { return c.id == later.id; });
       if (!due) status.waiting.push_back(std::move(later));

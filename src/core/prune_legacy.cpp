@@ -2,12 +2,12 @@
 // `keep_superseded_days` after they were placed. Its directory is renamed into the trash (one rename: it
 // disappears whole, under every version at once, since the other versions' links name it), then its links
 // are removed, then the catalog says `pruned`, then the trash copy is deleted.
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/prune.hpp"

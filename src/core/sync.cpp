@@ -189,11 +189,11 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
       }
     }
     mirror_bundles(to_fetch, context);
+    if (settings.retention.prune_after_sync) report.pruned = prune_locked(settings, catalog, clock);
     if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
     if (!settings.dry_run) {
       publish::write_repository_index(settings.dest, catalog.entries(), clock.now(), settings.staging_dir());
     }
-    if (settings.retention.prune_after_sync) report.pruned = prune_locked(settings, catalog, clock);
   } catch (const Error& e) {
     report.exit_code = e.code();
     report.message = e.what();

@@ -129,7 +129,9 @@ TEST_CASE("prune removes exactly the superseded bundles past the grace period, w
     CHECK(after.count(rel) == 1);
     if (after.count(rel)) CHECK(after.at(rel) == bytes);
   }
-  for (const auto& [rel, bytes] : after) CHECK((before.count(rel) == 1 || rel == "index.html" || rel == "manifest.json"));
+  for (const auto& [rel, bytes] : after) {
+    CHECK((before.count(rel) == 1 || rel == "index.html" || rel == "manifest.json"));
+  }
   CHECK(f.bundle_matches_site("3.0.1", "ESX-1000050"));
   // The published index and manifest, and the catalog, follow.
   CHECK(manifest_ids(f, "3.0.1").count("ESX-1001724") == 0);

@@ -1,6 +1,6 @@
 // Issue 12 §3: a prune SIGKILLed at any moment loses nothing that should stay, never leaves a bundle half
 // there, never publishes a bundle that is not whole on disk, and the next run (a prune, or a sync with
-// prune_after_sync) finishes the job without fetching anything again.
+// prune_after_sync) finishes the job without fetching anything again. SIGTERM stops it between bundles.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -132,8 +132,8 @@ std::uint64_t env_seed() {
 
 }  // namespace
 
-TEST_CASE("crash safety of prune: SIGKILL at random moments leaves every bundle whole or gone, and the next run "
-          "finishes the job",
+TEST_CASE("crash safety of prune: SIGKILL or SIGTERM at random moments leaves every bundle whole or gone, and the "
+          "next run finishes the job",
           "[prune][crash]") {
   MirrorFixture f(chain_site());
   const fs::path config = f.tmp / "prune.toml";
@@ -147,8 +147,9 @@ TEST_CASE("crash safety of prune: SIGKILL at random moments leaves every bundle 
     INFO(r.all());
     REQUIRE(r.exit_code == 0);
   }
-  REQUIRE(run_sql(tmpl / ".esxmirror" / "state.db",
-                  "UPDATE bundles SET placed_at = placed_at - 10 * 86400; SELECT changes()") == std::to_string(kPatches));
+  // Everything was placed ten days ago, as far as retention can tell.
+  REQUIRE(run_sql(tmpl / ".esxmirror" / "state.db", "UPDATE bundles SET placed_at = placed_at - 10 * 86400; "
+                                                    "SELECT changes()") == std::to_string(kPatches));
 
   Expected expected;
   SampleSite site = f.server.site();
@@ -176,24 +177,34 @@ TEST_CASE("crash safety of prune: SIGKILL at random moments leaves every bundle 
   std::mt19937_64 random(seed);
   const fs::path logs = f.tmp / "logs";
   fs::create_directories(logs);
-  int before_removal = 0, mid_removal = 0, after_removal = 0, finished_first = 0;
+  int before_removal = 0, mid_removal = 0, after_removal = 0, finished_first = 0, stopped_cleanly = 0;
   const int wanted_mid = 20, attempts_allowed = 120;
   for (int attempt = 0; mid_removal < wanted_mid && attempt < attempts_allowed; ++attempt) {
     const fs::path dest = f.tmp / ("copy-" + std::to_string(attempt));
     fs::copy(tmpl, dest, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
     const auto delay = std::chrono::milliseconds(random() % static_cast<std::uint64_t>(full_ms + 10));
+    // Every third time SIGTERM: the prune stops between two bundles, exit 130, and says so.
+    const int sig = attempt % 3 == 2 ? SIGTERM : SIGKILL;
     Child child(binary_path(), args("prune", dest, config), logs);
     std::this_thread::sleep_for(delay);
-    child.signal(SIGKILL);
+    child.signal(sig);
     ProcessResult r = child.wait();
-    const std::string context = "attempt " + std::to_string(attempt) + ", killed after " +
+    const std::string context = "attempt " + std::to_string(attempt) + ", signal " + std::to_string(sig) + " after " +
                                 std::to_string(delay.count()) + " ms (seed " + std::to_string(seed) + ")";
     check_whole_or_gone(dest, expected, context);
     int present = 0;
     for (const auto& [id, name] : expected.dir_name) {
       if (!expected.kept.count(id) && fs::exists(dest / kVersions[0] / name)) ++present;
     }
-    if (r.signal != SIGKILL) {
+    if (sig == SIGTERM) {
+      INFO(context << ": " << r.all());
+      CHECK((r.exit_code == 0 || r.exit_code == 130 || r.signal == SIGTERM));  // done, stopped, or not started
+      if (r.exit_code == 130) {
+        ++stopped_cleanly;
+        CHECK(has(r.err, "esxmirror: error: interrupted: what was decided and not removed yet is removed by the "
+                         "next `esxmirror prune`"));
+      }
+    } else if (r.signal != SIGKILL) {
       ++finished_first;
     } else if (present == kPatches - static_cast<int>(expected.kept.size())) {
       ++before_removal;
@@ -220,6 +231,7 @@ TEST_CASE("crash safety of prune: SIGKILL at random moments leaves every bundle 
   }
   std::cerr << "prune crash safety: " << mid_removal << " kills mid-removal, " << before_removal
             << " before any bundle went, " << after_removal << " after the last, " << finished_first
-            << " runs finished first\n";
+            << " runs finished first; " << stopped_cleanly << " stopped by SIGTERM with exit 130\n";
   CHECK(mid_removal >= wanted_mid);
+  CHECK(stopped_cleanly >= 1);
 }

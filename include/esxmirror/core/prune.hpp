@@ -24,7 +24,7 @@ namespace esxmirror {
 
 // How much the mirror holds of one source under one version.
 struct UsageRow {
-  std::string source;         // "legacy"; a depot's name, later
+  std::string source;              // "legacy"; a depot's name, later
   std::string version;
   int items = 0;                   // bundles placed under the version (a link counts)
   std::uint64_t bytes = 0;         // their bytes (a bundle linked from another version counts under both)
@@ -49,8 +49,9 @@ class ContentKind {
   // What it holds, per source and version. Reads only.
   virtual std::vector<UsageRow> usage(PruneContext& context) const = 0;
   // What may go now: removals an unfinished run decided (interrupted), then what the retention settings
-  // let go. Reads only. `ignore_grace`: as if the grace period were 0 (for `status`: what waits).
-  virtual std::vector<RemovalCandidate> removable(PruneContext& context, bool ignore_grace = false) const = 0;
+  // let go. Reads only. `ignore_grace`: as if the grace period were 0, even when unset (for `status`:
+  // what is superseded but kept for now).
+  virtual std::vector<RemovalCandidate> removable(PruneContext& context, bool ignore_grace) const = 0;
   // Records the removal of these candidates (none interrupted) in one transaction, before any is removed:
   // from then on nothing publishes them and a sync does not fetch them again.
   virtual void decide(const std::vector<RemovalCandidate>& candidates, PruneContext& context) const = 0;
@@ -79,8 +80,9 @@ struct RetentionStatus {
 RetentionStatus retention_status(const SyncSettings& settings, store::Catalog& catalog, const util::Clock& clock);
 
 // Prunes `catalog`'s mirror under the lock the caller holds (a sync with prune_after_sync); with
-// settings.dry_run, only says what would go. Throws Error(storage) when a removal fails (what was
-// removed before it stays removed and recorded).
+// settings.dry_run, only says what would go. A stop request (settings.network.stop_flag) ends it between
+// two removals, `stopped` set. Throws Error(storage) when a removal fails (what was removed before it
+// stays removed and recorded).
 PruneReport prune_locked(const SyncSettings& settings, store::Catalog& catalog, const util::Clock& clock);
 
 // `esxmirror prune`: takes the mirror's lock (Error(locked) when a run holds it), opens the state

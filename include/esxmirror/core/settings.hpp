@@ -27,7 +27,7 @@ struct RetentionSettings {
   // A legacy bundle superseded by newer placed bundles goes once they have been placed this many days;
   // nullopt: superseded bundles are kept for ever.
   std::optional<int> keep_superseded_days;
-  bool prune_after_sync = false;  // a sync ends with a prune (after publishing)
+  bool prune_after_sync = false;  // a sync ends with a prune (after its last transfer, under its lock)
 };
 
 struct SyncSettings {

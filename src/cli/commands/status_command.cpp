@@ -61,7 +61,7 @@ std::string retention_text(const RetentionStatus& r) {
                                       : "");
     on_disk += u.bytes - u.linked_bytes;
   }
-  if (!r.usage.empty()) out += fmt::format("  on disk {:>38}\n", util::human_bytes(on_disk));
+  if (!r.usage.empty()) out += fmt::format("  {:<38}{:>11}\n", "on disk", util::human_bytes(on_disk));
 
   out += fmt::format("\nRetention: {}\n", util::join(r.policies, "; "));
   if (r.removable.empty()) {
@@ -70,8 +70,9 @@ std::string retention_text(const RetentionStatus& r) {
     out += fmt::format("  prune would free {} now:\n", util::human_bytes(total_bytes(r.removable)));
   }
   for (const RemovalCandidate& c : r.removable) {
-    out += fmt::format("    {:<14} {:<18} {:>10}  {}{}\n", c.id, util::join(c.versions, ","), util::human_bytes(c.bytes),
-                       c.reason, c.interrupted ? " (decided by a prune that did not finish)" : "");
+    out += fmt::format("    {:<14} {:<18} {:>10}  {}{}\n", c.id, util::join(c.versions, ","),
+                       util::human_bytes(c.bytes), c.reason,
+                       c.interrupted ? " (decided by a prune that did not finish)" : "");
   }
   if (!r.waiting.empty()) {
     out += fmt::format("  superseded but kept for now: {} bundle(s), {}\n", r.waiting.size(),
