@@ -1,4 +1,4 @@
--- Schema 3: retention (`esxmirror prune`, README "Retention"). A bundle superseded by a newer placed
+-- Retention (`esxmirror prune`, README "Retention"). A bundle superseded by a newer placed
 -- bundle can be removed from the mirror; its row stays, so the next sync knows not to fetch it again.
 --
 --   placed -> pruning   the removal is decided and recorded first (one transaction for the whole run);

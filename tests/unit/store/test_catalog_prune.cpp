@@ -1,6 +1,7 @@
 // Retention in the state database: a placed bundle goes pruning (decided, rows kept for the removal),
 // then pruned (no path, placements or file rows; the row stays so sync does not fetch it again), and
-// migration 3 (the rebuilt bundles table) keeps every row of a schema-2 database.
+// the retention migration (schema/*_retention.sql rebuilds the bundles table) keeps every row of a schema-2
+// database.
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
@@ -98,7 +99,7 @@ TEST_CASE("catalog: retention takes a placed bundle to pruning, then pruned with
   CHECK(catalog.files("ESX-1").size() == 2);
 }
 
-TEST_CASE("migration 3 keeps every bundle row and lets bundles be pruned", "[store][migrations][prune]") {
+TEST_CASE("the retention migration keeps every bundle row of a schema-2 database and lets bundles be pruned", "[store][migrations][prune]") {
   TempDir tmp;
   const fs::path file = tmp / "state.db";
   {
