@@ -315,9 +315,9 @@ TEST_CASE("status shows the mirror's size per version and what prune would free"
   for (const json& u : status["usage"]) usage[u["version"]] = u;
   REQUIRE(usage.size() == 2);
   CHECK(usage["3.0.1"]["source"] == "legacy");
-  CHECK(usage["3.0.1"]["bundles"] == v301.size());
+  CHECK(usage["3.0.1"]["items"] == v301.size());
   CHECK(usage["3.0.1"]["bytes"] == sum(v301));
-  CHECK(usage["3.0.2"]["bundles"] == v302.size());
+  CHECK(usage["3.0.2"]["items"] == v302.size());
   CHECK(usage["3.0.2"]["bytes"] == sum(v302));
   CHECK(usage["3.0.2"]["linked_bytes"] == sum({"ESX-1001724", "ESX-1002082"}));  // stored once, under 3.0.1
   CHECK(status["on_disk_bytes"] == sum(v301) + sum({"ESX-1002087", "ESX-1002424", "ESX-1002425"}));

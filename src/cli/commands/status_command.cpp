@@ -35,7 +35,7 @@ nlohmann::json retention_json(const RetentionStatus& r) {
   nlohmann::json usage = nlohmann::json::array();
   std::uint64_t on_disk = 0;
   for (const UsageRow& u : r.usage) {
-    usage.push_back({{"source", u.source}, {"version", u.version}, {"bundles", u.items}, {"bytes", u.bytes},
+    usage.push_back({{"source", u.source}, {"version", u.version}, {"items", u.items}, {"bytes", u.bytes},
                      {"linked_bytes", u.linked_bytes}});
     on_disk += u.bytes - u.linked_bytes;
   }
