@@ -43,6 +43,14 @@ std::string render_run_report(const RunReport& report) {
                        {"failed_documents", s.failed_documents},
                        {"failed_vibs", failed_vibs}});
   }
+  nlohmann::json pruned = nullptr;  // prune_after_sync: what the prune at the end removed (or would)
+  if (report.pruned) {
+    pruned = {{"bytes", report.pruned->bytes()}, {"removed", nlohmann::json::array()}};
+    for (const RemovalCandidate& c : report.pruned->removed) {
+      pruned["removed"].push_back({{"kind", c.kind}, {"id", c.id}, {"source", c.source}, {"versions", c.versions},
+                                   {"paths", c.paths}, {"bytes", c.bytes}, {"reason", c.reason}});
+    }
+  }
   nlohmann::json counts = nlohmann::json::object();
   for (PatchOutcome o : {PatchOutcome::placed, PatchOutcome::replaced, PatchOutcome::linked, PatchOutcome::skipped,
                          PatchOutcome::failed, PatchOutcome::deferred, PatchOutcome::planned}) {
@@ -64,7 +72,8 @@ std::string render_run_report(const RunReport& report) {
                          {"converted", report.converted},
                          {"warnings", report.warnings},
                          {"patches", patches},
-                         {"sources", sources}};
+                         {"sources", sources},
+                         {"pruned", pruned}};
   return json.dump(2) + "\n";
 }
 
@@ -91,7 +100,7 @@ std::string render_metrics(const RunReport& report, std::int64_t finished_at, st
   }
   metric("esxmirror_last_run_patches", "gauge", "Selected patches by outcome in the last sync.", patches);
   std::string states;
-  for (const char* state : {"discovered", "downloading", "verified", "placed", "failed"}) {
+  for (const char* state : {"discovered", "downloading", "verified", "placed", "failed", "pruning", "pruned"}) {
     auto it = by_state.find(state);
     states += fmt::format("esxmirror_bundles{{state=\"{}\"}} {}\n", state, it == by_state.end() ? 0 : it->second);
   }

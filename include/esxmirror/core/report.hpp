@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/prune_report.hpp"
 
 namespace esxmirror {
 
@@ -81,6 +82,7 @@ struct RunReport {
   std::uint64_t pages_fetched = 0;        // pages answered with a body
   std::uint64_t pages_not_modified = 0;   // pages answered 304
   int converted = 0;                      // bundle directories converted to the flat layout (schema 2)
+  std::optional<PruneReport> pruned;      // prune_after_sync: what the prune at the end removed
   bool dry_run = false;
 
   int count(PatchOutcome which) const;

@@ -26,6 +26,13 @@ struct Progress {
 enum class SourceKind { detect, legacy_html, depot };
 // "auto", "legacy-html", "depot".
 const char* to_string(SourceKind kind);
+// What retention removes (`esxmirror prune`, README "Retention"). The defaults remove nothing.
+struct RetentionSettings {
+  // A legacy bundle superseded by newer placed bundles goes once they have been placed this many days;
+  // nullopt: superseded bundles are kept for ever.
+  std::optional<int> keep_superseded_days;
+  bool prune_after_sync = false;  // a sync ends with a prune (after its last transfer, under its lock)
+};
 
 struct SyncSettings {
   std::vector<std::string> sources;             // --source URLs in the order given (secrets as written)
@@ -55,6 +62,7 @@ struct SyncSettings {
   net::RetryPolicy retry;
   bundle::UnpackLimits limits;
   source::RuleSpec rules = source::RuleSpec::vi3();
+  RetentionSettings retention;
   // Called about twice a second from a helper thread while bundles transfer; empty: no progress.
   std::function<void(const Progress&)> on_progress;
 

@@ -4,10 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands/commands.hpp"
+#include "esxmirror/core/prune.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/clock.hpp"
+#include "esxmirror/util/strings.hpp"
 
 namespace esxmirror::cli {
 
@@ -31,6 +33,71 @@ std::vector<FailedVib> failed_vibs(store::Database& db) {
   return failed;
 }
 
+std::uint64_t total_bytes(const std::vector<RemovalCandidate>& candidates) {
+  std::uint64_t total = 0;
+  for (const RemovalCandidate& c : candidates) total += c.bytes;
+  return total;
+}
+
+nlohmann::json candidates_json(const std::vector<RemovalCandidate>& candidates) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const RemovalCandidate& c : candidates) {
+    list.push_back({{"kind", c.kind}, {"id", c.id}, {"source", c.source}, {"versions", c.versions},
+                    {"bytes", c.bytes}, {"reason", c.reason}, {"interrupted", c.interrupted}});
+  }
+  return list;
+}
+
+nlohmann::json retention_json(const RetentionStatus& r) {
+  nlohmann::json usage = nlohmann::json::array();
+  std::uint64_t on_disk = 0;
+  for (const UsageRow& u : r.usage) {
+    usage.push_back({{"source", u.source}, {"version", u.version}, {"items", u.items}, {"bytes", u.bytes},
+                     {"linked_bytes", u.linked_bytes}});
+    on_disk += u.bytes - u.linked_bytes;
+  }
+  return {{"usage", usage},
+          {"on_disk_bytes", on_disk},
+          {"retention", {{"policies", r.policies},
+                         {"would_remove", candidates_json(r.removable)},
+                         {"would_free_bytes", total_bytes(r.removable)},
+                         {"waiting", candidates_json(r.waiting)},
+                         {"waiting_bytes", total_bytes(r.waiting)}}}};
+}
+
+// The mirror's size per source and version, and what prune would free now and later.
+std::string retention_text(const RetentionStatus& r) {
+  std::string out = "\nMirror size:\n";
+  if (r.usage.empty()) out += "  nothing placed yet\n";
+  std::uint64_t on_disk = 0;
+  for (const UsageRow& u : r.usage) {
+    out += fmt::format("  {:<8} {:<12} {:>5} bundle(s) {:>11}{}\n", u.source, u.version, u.items,
+                       util::human_bytes(u.bytes),
+                       u.linked_bytes ? fmt::format("  ({} of it linked from another version)",
+                                                    util::human_bytes(u.linked_bytes))
+                                      : "");
+    on_disk += u.bytes - u.linked_bytes;
+  }
+  if (!r.usage.empty()) out += fmt::format("  {:<38}{:>11}\n", "on disk", util::human_bytes(on_disk));
+
+  out += fmt::format("\nRetention: {}\n", util::join(r.policies, "; "));
+  if (r.removable.empty()) {
+    out += "  prune would remove nothing now\n";
+  } else {
+    out += fmt::format("  prune would free {} now:\n", util::human_bytes(total_bytes(r.removable)));
+  }
+  for (const RemovalCandidate& c : r.removable) {
+    out += fmt::format("    {:<14} {:<18} {:>10}  {}{}\n", c.id, util::join(c.versions, ","),
+                       util::human_bytes(c.bytes), c.reason,
+                       c.interrupted ? " (decided by a prune that did not finish)" : "");
+  }
+  if (!r.waiting.empty()) {
+    out += fmt::format("  superseded but kept for now: {} bundle(s), {}\n", r.waiting.size(),
+                       util::human_bytes(total_bytes(r.waiting)));
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_status(const Options& options) {
@@ -38,6 +105,7 @@ int run_status(const Options& options) {
   store::Catalog catalog(db);
   std::vector<store::RunRow> runs = catalog.recent_runs(10);
   std::int64_t now = util::to_unix(util::system_clock().now());
+  const RetentionStatus retention = retention_status(options.sync, catalog, util::system_clock());
   std::vector<store::CatalogEntry> failed;
   for (store::CatalogEntry& e : catalog.entries()) {
     if (e.bundle && (e.bundle->state == store::BundleState::failed || e.bundle->last_error)) failed.push_back(std::move(e));
@@ -67,6 +135,7 @@ int run_status(const Options& options) {
                                   {"next_retry_at", when(f.vib.next_retry_at)},
                                   {"due", !f.vib.next_retry_at || *f.vib.next_retry_at <= now}});
     }
+    j.update(retention_json(retention));
     out = j.dump(2) + "\n";
   } else {
     out += "Last runs:\n";
@@ -92,6 +161,7 @@ int run_status(const Options& options) {
                          due ? std::string("due on the next run") : "next retry after " + when(f.vib.next_retry_at),
                          f.vib.last_error.value_or(f.vib.vib_id));
     }
+    out += retention_text(retention);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
