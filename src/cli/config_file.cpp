@@ -84,6 +84,7 @@ const std::map<std::string, Setter>& top_level_keys() {
        }},
       {"token_file", [](auto& c, auto& n, auto& k, Options& o) { o.token_file = get_string(c, n, k); }},
       {"depot_products", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_products = get_strings(c, n, k); }},
+      {"depot_keep_unreferenced_days", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_keep_unreferenced = std::chrono::hours(24 * get_int(c, n, k, 0, 3650)); }},
       {"esx_version", [](auto& c, auto& n, auto& k, Options& o) { o.sync.versions = get_strings(c, n, k); }},
       {"classification", [](auto& c, auto& n, auto& k, Options& o) { o.sync.classifications = get_strings(c, n, k); }},
       {"dest", [](auto& c, auto& n, auto& k, Options& o) { o.sync.dest = get_string(c, n, k); }},
@@ -181,6 +182,7 @@ std::string render_config(const Options& o) {
   t.insert("source_kind", to_string(s.source_kind));
   t.insert("token_file", o.token_file);
   t.insert("depot_products", strings(s.depot_products));
+  t.insert("depot_keep_unreferenced_days", static_cast<std::int64_t>(s.depot_keep_unreferenced.count() / 86400));
   t.insert("esx_version", strings(s.versions));
   t.insert("classification", strings(s.classifications));
   t.insert("dest", s.dest.string());

@@ -123,6 +123,10 @@ void print_depot_lines(const RunReport& report) {
                                          "out a backoff; {} files published",
                                          s.name, s.vibs_placed, util::human_bytes(s.bytes), s.vibs_present,
                                          s.failed_vibs.size(), s.vibs_deferred, s.published.size());
+    if (!s.removed.empty()) {
+      line += fmt::format("; {} unreferenced files removed ({} freed)", s.removed.size(),
+                          util::human_bytes(s.bytes_removed));
+    }
     line += fmt::format("; {} requests ({} documents changed, {} unchanged)", s.requests, s.documents_fetched,
                         s.documents_not_modified);
     std::printf("esxmirror: %s\n", line.c_str());

@@ -41,7 +41,10 @@ std::string render_run_report(const RunReport& report) {
                        {"bytes_to_fetch", s.bytes_to_fetch},
                        {"published", s.published},
                        {"failed_documents", s.failed_documents},
-                       {"failed_vibs", failed_vibs}});
+                       {"failed_vibs", failed_vibs},
+                       {"removed", s.removed},
+                       {"bytes_removed", s.bytes_removed},
+                       {"bytes_unreferenced", s.bytes_unreferenced}});
   }
   nlohmann::json pruned = nullptr;  // prune_after_sync: what the prune at the end removed (or would)
   if (report.pruned) {

@@ -65,6 +65,9 @@ struct SourceReport {
   std::vector<std::string> published = {};     // depot documents written this run (relpaths)
   std::vector<std::string> failed_documents = {};  // one line each: vendor index, metadata zip, conflicts
   std::vector<VibFailure> failed_vibs = {};
+  std::vector<std::string> removed = {};     // VIBs and zips removed this run: unreferenced past the grace period
+  std::uint64_t bytes_removed = 0;
+  std::uint64_t bytes_unreferenced = 0;       // still kept: unreferenced, inside the grace period
 };
 
 struct RunReport {

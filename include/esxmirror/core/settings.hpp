@@ -58,6 +58,9 @@ struct SyncSettings {
   std::chrono::seconds failure_backoff_max{std::chrono::hours(24 * 7)};
   // Depot sources: the vendor-index products mirrored (productId), besides the versions selected.
   std::vector<std::string> depot_products = {"embeddedEsx"};
+  // A VIB (or metadata zip) no published zip of a selected version references any more stays this long
+  // after it was first found unreferenced, so a host in the middle of a remediation still finds it.
+  std::chrono::seconds depot_keep_unreferenced{std::chrono::hours(24 * 7)};
   net::NetworkSettings network;
   net::RetryPolicy retry;
   bundle::UnpackLimits limits;
