@@ -24,7 +24,7 @@ void age_cleanup_marks(const fs::path& state, int days) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(state.c_str(), &db) == SQLITE_OK);
   const std::string shift = std::to_string(days * 86400);
-  for (const std::string sql : {"UPDATE depot_vibs SET unreferenced_since = unreferenced_since - " + shift,
+  for (const std::string& sql : {"UPDATE depot_vibs SET unreferenced_since = unreferenced_since - " + shift,
                                 "UPDATE depot_documents SET unlisted_since = unlisted_since - " + shift}) {
     REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   }
