@@ -273,6 +273,16 @@ std::vector<FileRow> Catalog::files(const std::string& id) {
   return all;
 }
 
+std::map<std::string, std::vector<FileRow>> Catalog::placed_files() {
+  std::map<std::string, std::vector<FileRow>> all;
+  auto s = db_.prepare(
+      "SELECT bundle_files.patch_id, relpath, bundle_files.size, bundle_files.sha256 FROM bundle_files "
+      "JOIN bundles ON bundles.patch_id = bundle_files.patch_id WHERE bundles.state = 'placed' "
+      "ORDER BY bundle_files.patch_id, relpath");
+  while (s.step()) all[s.text(0)].push_back({s.text(1), s.integer(2), s.text(3)});
+  return all;
+}
+
 std::int64_t Catalog::start_run(std::int64_t now) {
   // Runs start under the mirror's lock, so a run still marked running died without finishing (SIGKILL,
   // crash, power loss): say so rather than show it running forever.

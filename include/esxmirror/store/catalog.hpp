@@ -131,6 +131,8 @@ class Catalog {
   // Every patch with its bundle state and placements, ordered by date then id.
   std::vector<CatalogEntry> entries();
   std::vector<FileRow> files(const std::string& id);
+  // The files of every placed bundle by patch id, each bundle's ordered by relpath (one query).
+  std::map<std::string, std::vector<FileRow>> placed_files();
 
   std::int64_t start_run(std::int64_t now);
   void finish_run(const RunRow& run);
