@@ -24,12 +24,12 @@ SourceKind guess_from_url(const std::string& url) {
 
 SourceKind kind_of(const std::string& body) {
   if (source::depot::is_depot_index(body)) return SourceKind::depot;
-  return source::mirror::is_manifest(body) ? SourceKind::mirror : SourceKind::legacy_html;
+  bool mirror = source::mirror::is_manifest(body) || source::mirror::is_index_page(body);
+  return mirror ? SourceKind::mirror : SourceKind::legacy_html;
 }
 
 SourceKind recorded_kind(const std::string& name) {
-  if (name == "depot") return SourceKind::depot;
-  return name == "mirror" ? SourceKind::mirror : SourceKind::legacy_html;
+  return name == "depot" ? SourceKind::depot : SourceKind::legacy_html;
 }
 
 }  // namespace
@@ -49,9 +49,14 @@ DetectedSource detect_source(const SyncSettings& settings, store::Database& db, 
   if (auto known = store::find_source(db, stored_url)) {
     return {recorded_kind(known->kind), std::nullopt};
   }
-  // (A mirror source keeps its manifest as its page row: that one is not a legacy index.)
-  auto page = store::Catalog(db).page(stored_url);
-  if (page && !source::mirror::is_manifest(page->extracted)) return {SourceKind::legacy_html, std::nullopt};
+  // A mirror source is known by its page row: the manifest kept for the next conditional GET (schema 3's
+  // sources table admits only legacy-html and depot). Any other page row is a legacy index's.
+  store::Catalog catalog(db);
+  if (auto manifest = source::mirror::manifest_url(stored_url)) {
+    auto kept = catalog.page(*manifest);
+    if (kept && source::mirror::is_manifest(kept->extracted)) return {SourceKind::mirror, std::nullopt};
+  }
+  if (catalog.page(stored_url)) return {SourceKind::legacy_html, std::nullopt};
 
   net::TransferEngine engine(settings.network, settings.retry, 1);
   net::Response index;

@@ -121,7 +121,7 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
                                          failed_before;
       outcome.exit_code = incomplete ? ExitCode::partial : ExitCode::ok;
     }
-    if (!settings.dry_run) {
+    if (!settings.dry_run && found.kind != SourceKind::mirror) {  // a mirror is known by its manifest's page row
       store::record_source(db, {stored, to_string(found.kind), outcome.name}, util::to_unix(clock.now()));
     }
   } catch (const Error& e) {

@@ -31,7 +31,8 @@ std::string render_index_html(const RepositoryContent& content) {
   const std::vector<DepotListing>& depots = content.depots;
   const std::optional<std::string> newest = newest_release(content);
   std::string html = fmt::format(
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ESX patch mirror</title>\n"
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"generator\" content=\"esxmirror\">"
+      "<title>ESX patch mirror</title>\n"
       "<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;"
       "padding:2px 6px;text-align:left}}code{{font-size:85%}}</style></head><body>\n"
       "<h1>ESX patch mirror</h1>\n<p>Published by esxmirror{}. Machine-readable: "

@@ -14,9 +14,11 @@
 
 namespace esxmirror {
 
-// Mirrors the upstream whose manifest is at `stored_url` (stored form) into the catalog and the mirror,
-// adding what it did to `report`; returns ok, or partial when a bundle failed or waits out its backoff.
-// `manifest`: the manifest's response when the caller already read it. A night with nothing new upstream
+// Mirrors the upstream whose manifest is at `stored_url` (stored form; or beside it, when it names the
+// mirror's top or its index.html: source::mirror::manifest_url) into the catalog and the mirror, adding
+// what it did to `report`; returns ok, or partial when a bundle failed or waits out its backoff.
+// `manifest`: the response the kind was told from, when the caller read one (an index.html is counted
+// and the manifest read after it). A night with nothing new upstream
 // is one conditional request (304). Throws Error(source) when the manifest cannot be read or is not an
 // esxmirror manifest with file lists, Error(storage) when the mirror cannot be written,
 // Error(interrupted) on SIGINT/SIGTERM.

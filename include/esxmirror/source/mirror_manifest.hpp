@@ -3,6 +3,7 @@
 // of kind `mirror`: the bundles it serves with every file's size and sha-256, and its KB notes, so a
 // downstream esxmirror can mirror its legacy tree file by file (README, "Tiers of mirrors"). Pure.
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,6 +51,15 @@ struct Manifest {
 // True when `body` is a JSON object whose "generator" is "esxmirror": how a mirror source is told from
 // the others. Never throws.
 bool is_manifest(std::string_view body);
+
+// True when `body` is an esxmirror's index.html (it carries <meta name="generator" content="esxmirror">):
+// a --source naming a mirror's top (http://upstream/ or .../index.html) is a mirror source too. Never throws.
+bool is_index_page(std::string_view body);
+
+// Where the manifest of the mirror source `url` is: `url` itself when its path ends in ".json", else
+// manifest.json beside it ("http://up/" and "http://up/index.html" -> "http://up/manifest.json").
+// nullopt when `url` is not an absolute URL.
+std::optional<std::string> manifest_url(const std::string& url);
 
 // The bundles and notes of `body`, fetched from `manifest_url` (absolute; the base of every path).
 // `document` names the manifest in errors (a masked URL). Throws FormatError: not JSON, not an

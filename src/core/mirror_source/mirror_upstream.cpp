@@ -140,10 +140,18 @@ int incomplete_count(const RunReport& report) {
 ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored_url, store::Catalog& catalog,
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> prefetched) {
   const std::int64_t now = util::to_unix(clock.now());
-  ManifestRead read = read_manifest(settings, catalog, stored_url, std::move(prefetched), report, now);
+  const std::optional<std::string> found = source::mirror::manifest_url(stored_url);
+  if (!found) throw Error(ExitCode::source, "not an absolute URL: " + util::mask_url(stored_url));
+  const std::string& url = *found;
+  if (prefetched && prefetched->outcome == net::Outcome::ok && !source::mirror::is_manifest(prefetched->body)) {
+    // The kind was told from the mirror's index.html: counted, and its manifest beside it is read instead.
+    report.requests += static_cast<std::uint64_t>(prefetched->attempts);
+    prefetched.reset();
+  }
+  ManifestRead read = read_manifest(settings, catalog, url, std::move(prefetched), report, now);
   Manifest manifest;
   try {
-    manifest = source::mirror::parse_manifest(read.body, stored_url, util::mask_url(stored_url));
+    manifest = source::mirror::parse_manifest(read.body, url, util::mask_url(url));
   } catch (const source::mirror::FormatError& e) {
     throw Error(ExitCode::source, e.what());
   }
@@ -182,7 +190,7 @@ ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored
     clean_upstream_staging(settings, catalog, fetching);
     fetch_upstream_bundles(to_fetch, context);
   }
-  catalog.save_page({stored_url, read.validators.etag, read.validators.last_modified, now, read.changed_at, read.body});
+  catalog.save_page({url, read.validators.etag, read.validators.last_modified, now, read.changed_at, read.body});
   return incomplete_count(report) > incomplete_before ? ExitCode::partial : ExitCode::ok;
 }
 

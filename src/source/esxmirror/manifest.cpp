@@ -241,6 +241,18 @@ std::vector<PatchRecord> read_notes(const json& manifest, const std::string& doc
 
 bool is_manifest(std::string_view body) { return generated_by_esxmirror(json::parse(body, nullptr, false)); }
 
+bool is_index_page(std::string_view body) {
+  // publish::render_index_html writes this exact tag near the top; a page is not searched past its head.
+  constexpr std::string_view kMark = "<meta name=\"generator\" content=\"esxmirror\">";
+  return body.substr(0, 4096).find(kMark) != std::string_view::npos;
+}
+
+std::optional<std::string> manifest_url(const std::string& url) {
+  const std::string path = url.substr(0, url.find_first_of("?#"));
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) return url;
+  return util::resolve_url(url, "manifest.json");
+}
+
 Manifest parse_manifest(std::string_view body, const std::string& manifest_url, const std::string& document) {
   json manifest = json::parse(body, nullptr, false);
   if (manifest.is_discarded()) fail(document, "is not valid JSON");

@@ -94,3 +94,9 @@ TEST_CASE("index files: no clock in them; the newest release stands for when", "
   CHECK_FALSE(publish::newest_release(publish::RepositoryContent{}));
   CHECK(json::parse(publish::render_manifest({}))["newest_release"].is_null());
 }
+
+TEST_CASE("index.html: a downstream esxmirror given the mirror's top tells it is one", "[publish][manifest]") {
+  CHECK(source::mirror::is_index_page(publish::render_index_html(content())));
+  CHECK(source::mirror::is_index_page(publish::render_index_html({})));
+  CHECK_FALSE(source::mirror::is_index_page(publish::render_manifest(content())));
+}

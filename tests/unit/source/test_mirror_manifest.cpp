@@ -137,6 +137,21 @@ TEST_CASE("mirror manifest: told from the other kinds' documents", "[mirror][man
   CHECK_FALSE(is_manifest(""));
 }
 
+TEST_CASE("mirror manifest: a vendor's patch index is not a mirror's index.html", "[mirror][manifest]") {
+  CHECK(is_index_page("<html><head><meta name=\"generator\" content=\"esxmirror\"></head></html>"));
+  CHECK_FALSE(is_index_page("<html><head><title>VI3 patches</title></head><a href=\"1-patch.html\">x</a></html>"));
+  CHECK_FALSE(is_index_page(manifest().dump()));
+  CHECK_FALSE(is_index_page(""));
+}
+
+TEST_CASE("mirror manifest: a mirror's top or its index.html leads to the manifest beside it", "[mirror][manifest]") {
+  CHECK(manifest_url("http://up:8080/esx/manifest.json") == "http://up:8080/esx/manifest.json");
+  CHECK(manifest_url("http://up:8080/esx/") == "http://up:8080/esx/manifest.json");
+  CHECK(manifest_url("http://up:8080/esx/index.html") == "http://up:8080/esx/manifest.json");
+  CHECK(manifest_url("http://up/") == "http://up/manifest.json");
+  CHECK_FALSE(manifest_url("not a url"));
+}
+
 TEST_CASE("mirror manifest: an older esxmirror's manifest, without file lists, says to upgrade it",
           "[mirror][manifest]") {
   json old = manifest();
