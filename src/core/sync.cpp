@@ -110,7 +110,13 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
       }
       mirror_depot(settings, depot, db, report, outcome, clock, std::move(found.index));
     } else if (found.kind == SourceKind::mirror) {
+      const std::uint64_t requests = report.requests, fetched = report.pages_fetched,
+                          not_modified = report.pages_not_modified, bytes = report.bytes_downloaded;
       outcome.exit_code = mirror_upstream(settings, stored, catalog, report, clock, std::move(found.index));
+      outcome.requests = report.requests - requests;
+      outcome.documents_fetched = report.pages_fetched - fetched;
+      outcome.documents_not_modified = report.pages_not_modified - not_modified;
+      outcome.bytes = report.bytes_downloaded - bytes;
     } else {
       SyncSettings legacy = settings;
       legacy.source_url = url;

@@ -75,6 +75,12 @@ void check_nothing_new(const NginxServer& upstream, const fs::path& report) {
   const std::vector<NginxRequest> requests = upstream.requests();
   CHECK_FALSE(requests.empty());
   CHECK(r["requests"] == requests.size());
+  // The legacy tree's part of it: one conditional request for the manifest.
+  REQUIRE(r["sources"].size() == 2);
+  CHECK(r["sources"][0]["kind"] == "mirror");
+  CHECK(r["sources"][0]["requests"] == 1);
+  CHECK(r["sources"][0]["documents_not_modified"] == 1);
+  CHECK(r["sources"][0]["bytes"] == 0);
   for (const NginxRequest& request : requests) {
     INFO(request.method << " " << request.uri);
     CHECK(request.status == 304);
@@ -153,6 +159,8 @@ TEST_CASE("tiers: a mirror of a mirror of a mirror behind nginx ends byte-identi
     const json r = json::parse(slurp(report));
     REQUIRE(r["sources"].size() == 2);
     CHECK(r["sources"][0]["kind"] == "mirror");
+    CHECK(r["sources"][0]["documents_fetched"] == 1);
+    CHECK(r["sources"][0]["bytes"] > 0);
     CHECK(r["sources"][1]["kind"] == "depot");
     // Every bundle and VIB head office placed, placed here too (a bundle of two versions once, then linked).
     const json head = json::parse(slurp(head_report));

@@ -136,6 +136,16 @@ std::string NginxServer::url(const std::string& path) const {
 }
 
 std::vector<NginxRequest> NginxServer::requests() const {
+  // nginx logs a request once it has sent the answer, so a client that already exited may be a line
+  // ahead of the log: wait until the log has not grown for 100 ms (at most 2 s).
+  std::error_code ec;
+  std::uintmax_t size = fs::file_size(work_dir_ / "access.log", ec);
+  for (int quiet = 0, waited = 0; quiet < 5 && waited < 100; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::uintmax_t now = fs::file_size(work_dir_ / "access.log", ec);
+    quiet = now == size ? quiet + 1 : 0;
+    size = now;
+  }
   const std::string log = read_all(work_dir_ / "access.log");
   std::istringstream lines(log.substr(std::min<std::size_t>(log_offset_, log.size())));
   std::vector<NginxRequest> out;

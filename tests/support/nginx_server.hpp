@@ -36,7 +36,7 @@ class NginxServer {
   int port() const { return port_; }
   // "http://127.0.0.1:PORT/" + path.
   std::string url(const std::string& path = "") const;
-  // The requests logged since the start or the last reset_requests(), in order.
+  // The requests logged since the start or the last reset_requests(), in order, once the log is quiet.
   std::vector<NginxRequest> requests() const;
   void reset_requests();
 
