@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -243,4 +244,54 @@ TEST_CASE("tiers: a mirror of a mirror of a mirror behind nginx ends byte-identi
       CHECK((is_index || head_office.count(rel) == 0));
     }
   }
+}
+
+TEST_CASE("tiers: a file upstream that is not what its manifest lists fails only its bundle, and a missing manifest is "
+          "exit 4",
+          "[tiers]") {
+  MirrorFixture f;  // the legacy site alone
+  ProcessResult tier1 = f.sync({"--esx-version", "3.0.1"});
+  INFO(tier1.all());
+  REQUIRE(tier1.exit_code == 0);
+  // Damaged at head office after its sync (a disk error, a hand edit): same size, other bytes.
+  const fs::path damaged = f.dest / "3.0.1" / "2007-03-29_ESX-1000039" / "contents.xml";
+  std::string bytes = slurp(damaged);
+  REQUIRE_FALSE(bytes.empty());
+  bytes[0] = static_cast<char>(bytes[0] ^ 0x20);
+  fs::remove(damaged);  // a new inode: the placed copy elsewhere (a hard link in staging, say) stays as it was
+  std::ofstream(damaged, std::ios::binary) << bytes;
+  NginxServer nginx(ESXMIRROR_NGINX_RECIPE, f.dest, f.tmp / "nginx");
+
+  const fs::path site = f.tmp / "site", report = f.tmp / "report.json";
+  std::vector<std::string> args = {"sync",          "--source", nginx.url("manifest.json"), "--dest", site.string(),
+                                   "--config",      f.config.string(), "--report", report.string(),
+                                   "--esx-version", "3.0.1"};
+  ProcessResult r = run_process(binary_path(), args);
+  INFO(r.all());
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "ESX-1000039"));
+  CHECK(has(r.err, "sha-256 mismatch for contents.xml"));
+  CHECK_FALSE(fs::exists(site / "3.0.1" / "2007-03-29_ESX-1000039"));
+  // Fetched twice (once more after the mismatch), then given up.
+  int asked = 0;
+  for (const NginxRequest& request : nginx.requests()) asked += request.uri == "/3.0.1/2007-03-29_ESX-1000039/contents.xml";
+  CHECK(asked == 2);
+  // Every other bundle is placed as upstream has it.
+  const FileTree upstream = served_tree(f.dest), mirrored = served_tree(site);
+  for (const auto& [path, content] : upstream) {
+    if (path.rfind("3.0.1/", 0) != 0 || path.rfind("3.0.1/2007-03-29_ESX-1000039", 0) == 0) continue;
+    INFO(path);
+    REQUIRE(mirrored.count(path) == 1);
+    CHECK(mirrored.at(path) == content);
+  }
+  const json parsed = json::parse(slurp(report));
+  CHECK(parsed["counts"]["failed"] == 1);
+  CHECK(parsed["counts"]["placed"] == 4);
+
+  args[2] = nginx.url("nowhere/manifest.json");
+  ProcessResult missing = run_process(binary_path(), args);
+  INFO(missing.all());
+  CHECK(missing.exit_code == 4);
+  CHECK(has(missing.err, "nowhere/manifest.json"));
+  CHECK(has(missing.err, "does not exist"));
 }
