@@ -9,7 +9,8 @@ install(FILES ${ESXMIRROR_DOC_OUT}/esxmirror.bash-completion
 install(FILES ${ESXMIRROR_DOC_OUT}/README.md.gz ${ESXMIRROR_DOC_OUT}/changelog.Debian.gz
               ${PROJECT_SOURCE_DIR}/packaging/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(FILES ${PROJECT_SOURCE_DIR}/examples/esxmirror.toml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(FILES ${PROJECT_SOURCE_DIR}/examples/esxmirror.toml ${PROJECT_SOURCE_DIR}/packaging/nginx-esxmirror.conf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # The config file, the systemd units and the cron example name absolute paths that depend on the
 # prefix given at install time (CPack installs with /usr), so they are placed by a script then.
 install(CODE "set(ESXMIRROR_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")

@@ -79,7 +79,7 @@ const std::map<std::string, Setter>& top_level_keys() {
          try {
            o.sync.source_kind = parse_source_kind(get_string(c, n, k));
          } catch (const std::invalid_argument&) {
-           c.fail(n, k, "must be \"auto\", \"depot\" or \"legacy-html\"");
+           c.fail(n, k, "must be \"auto\", \"depot\", \"legacy-html\" or \"mirror\"");
          }
        }},
       {"token_file", [](auto& c, auto& n, auto& k, Options& o) { o.token_file = get_string(c, n, k); }},

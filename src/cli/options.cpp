@@ -24,8 +24,9 @@ unsigned long long parse_bytes(const std::string& text) {
 SourceKind parse_source_kind(const std::string& name) {
   if (name == "depot") return SourceKind::depot;
   if (name == "legacy-html") return SourceKind::legacy_html;
+  if (name == "mirror") return SourceKind::mirror;
   if (name == "auto") return SourceKind::detect;
-  throw std::invalid_argument("not a source kind: " + name + " (auto, depot or legacy-html)");
+  throw std::invalid_argument("not a source kind: " + name + " (auto, depot, legacy-html or mirror)");
 }
 
 namespace {
@@ -67,13 +68,15 @@ void add_network(CLI::App* command, Options& o) {
 void add_sync_options(CLI::App* command, Options& o) {
   add_common(command, o);
   command->add_option("--source", o.sync.sources,
-                      "The vendor's patch index page, or an online depot's vmw-depot-index.xml (repeatable; "
-                      "user:password@, ?token= and {token} in it are sent to its host, never stored)")
+                      "The vendor's patch index page, an online depot's vmw-depot-index.xml, or another "
+                      "esxmirror's manifest.json (repeatable; user:password@, ?token= and {token} in it are sent "
+                      "to its host, never stored)")
       ->group("Selection");
   command->add_option_function<std::string>(
              "--source-kind", [&o](const std::string& v) { o.sync.source_kind = parse_source_kind(v); },
-             "auto (default: told from the index document), depot or legacy-html")
-      ->check(CLI::IsMember({"auto", "depot", "legacy-html"}))->group("Selection");
+             "auto (default: told from the index document), depot, legacy-html or mirror (another "
+             "esxmirror's manifest.json)")
+      ->check(CLI::IsMember({"auto", "depot", "legacy-html", "mirror"}))->group("Selection");
   command->add_option("--token-file", o.token_file,
                       "File holding the depot download token that fills {token} in --source (else ESXMIRROR_TOKEN); "
                       "must not be readable by group or others")

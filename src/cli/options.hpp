@@ -44,7 +44,7 @@ struct Commands {
 };
 Commands build_commands(CLI::App& app, Options& options);
 
-// "auto", "depot", "legacy-html" -> SourceKind. Throws std::invalid_argument.
+// "auto", "depot", "legacy-html", "mirror" -> SourceKind. Throws std::invalid_argument.
 SourceKind parse_source_kind(const std::string& name);
 
 // Byte counts with an optional K/M/G suffix (powers of 1024): "500K" -> 512000. Throws std::invalid_argument.

@@ -77,8 +77,7 @@ PruneReport prune_locked(const SyncSettings& settings, store::Catalog& catalog, 
                  [](const RemovalCandidate& c) { return !c.interrupted; });
     if (!fresh.empty()) kind->decide(fresh, context);
   }
-  publish::write_repository_index(settings.dest, catalog.entries(), publish::depot_listings(catalog.database()),
-                                  clock.now(), context.trash);
+  publish::write_repository_index(settings.dest, publish::read_repository(catalog), context.trash);
 
   report.removed.clear();
   for (const auto& [kind, candidates] : work) {

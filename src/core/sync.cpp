@@ -12,6 +12,7 @@
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/legacy_mirror.hpp"
+#include "esxmirror/core/mirror_source.hpp"
 #include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/core/source_kind.hpp"
@@ -31,11 +32,12 @@ namespace {
 
 // What earlier runs left when they were killed: in staging, half-unpacked trees, swapped-out old copies
 // and temporary files; beside final names (dest and its version directories), temporary links and
-// set-aside copies. Partial downloads stay: they are resumed (a depot's VIBs under staging/depot/).
+// set-aside copies. Partial downloads stay: they are resumed (a depot's VIBs under staging/depot/, an
+// upstream mirror's files under staging/mirror/).
 void clean_staging(const SyncSettings& settings) {
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(settings.staging_dir(), ignored)) {
-    if (entry.path().filename() == "depot") continue;
+    if (entry.path().filename() == "depot" || entry.path().filename() == "mirror") continue;
     if (entry.is_directory(ignored) || util::is_temporary_name(entry.path().filename().string())) {
       fs::remove_all(entry.path(), ignored);
     }
@@ -104,6 +106,14 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
         }
       }
       mirror_depot(settings, depot, db, report, outcome, clock, std::move(found.index));
+    } else if (found.kind == SourceKind::mirror) {
+      const std::uint64_t requests = report.requests, fetched = report.pages_fetched,
+                          not_modified = report.pages_not_modified, bytes = report.bytes_downloaded;
+      outcome.exit_code = mirror_upstream(settings, stored, catalog, report, clock, std::move(found.index));
+      outcome.requests = report.requests - requests;
+      outcome.documents_fetched = report.pages_fetched - fetched;
+      outcome.documents_not_modified = report.pages_not_modified - not_modified;
+      outcome.bytes = report.bytes_downloaded - bytes;
     } else {
       SyncSettings legacy = settings;
       legacy.source_url = url;
@@ -114,7 +124,7 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
                                          failed_before;
       outcome.exit_code = incomplete ? ExitCode::partial : ExitCode::ok;
     }
-    if (!settings.dry_run) {
+    if (!settings.dry_run && found.kind != SourceKind::mirror) {  // a mirror is known by its manifest's page row
       store::record_source(db, {stored, to_string(found.kind), outcome.name}, util::to_unix(clock.now()));
     }
   } catch (const Error& e) {
@@ -171,8 +181,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     bool any_read = std::any_of(report.sources.begin(), report.sources.end(),
                                 [](const SourceReport& source) { return source.exit_code != ExitCode::source; });
     if (!settings.dry_run && any_read) {
-      publish::write_repository_index(settings.dest, catalog.entries(), publish::depot_listings(db), clock.now(),
-                                      settings.staging_dir());
+      publish::write_repository_index(settings.dest, publish::read_repository(catalog), settings.staging_dir());
     }
   } catch (const Error& e) {
     report.exit_code = e.code();

@@ -70,8 +70,7 @@ RunReport repair_bundles(const SyncSettings& settings, const std::vector<std::st
   MirrorContext context{settings, catalog, report, clock, placed_versions};
   try {
     mirror_bundles(work, context);
-    publish::write_repository_index(settings.dest, catalog.entries(), publish::depot_listings(catalog.database()),
-                                    clock.now(), settings.staging_dir());
+    publish::write_repository_index(settings.dest, publish::read_repository(catalog), settings.staging_dir());
   } catch (const Error& e) {
     report.exit_code = e.code();
     report.message = e.what();

@@ -301,6 +301,16 @@ std::vector<FileRow> Catalog::files(const std::string& id) {
   return all;
 }
 
+std::map<std::string, std::vector<FileRow>> Catalog::placed_files() {
+  std::map<std::string, std::vector<FileRow>> all;
+  auto s = db_.prepare(
+      "SELECT bundle_files.patch_id, relpath, bundle_files.size, bundle_files.sha256 FROM bundle_files "
+      "JOIN bundles ON bundles.patch_id = bundle_files.patch_id WHERE bundles.state = 'placed' "
+      "ORDER BY bundle_files.patch_id, relpath");
+  while (s.step()) all[s.text(0)].push_back({s.text(1), s.integer(2), s.text(3)});
+  return all;
+}
+
 std::map<std::string, std::int64_t> Catalog::bundle_bytes() {
   std::map<std::string, std::int64_t> bytes;
   auto s = db_.prepare("SELECT patch_id, SUM(size) FROM bundle_files GROUP BY patch_id");

@@ -54,6 +54,7 @@ cat >"$work/expected" <<'EOF'
 -rw-r--r-- root/root ./usr/share/doc/esxmirror/copyright
 -rw-r--r-- root/root ./usr/share/doc/esxmirror/examples/esxmirror.cron
 -rw-r--r-- root/root ./usr/share/doc/esxmirror/examples/esxmirror.toml
+-rw-r--r-- root/root ./usr/share/doc/esxmirror/examples/nginx-esxmirror.conf
 -rw-r--r-- root/root ./usr/share/man/man1/esxmirror.1.gz
 EOF
 expect_same_file "$work/files" "$work/expected" "files in the package"

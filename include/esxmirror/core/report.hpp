@@ -49,14 +49,14 @@ struct VibFailure {
 // What one --source did.
 struct SourceReport {
   std::string url = {};                        // masked
-  std::string kind = {};                       // "legacy-html" or "depot"
+  std::string kind = {};                       // "legacy-html", "depot" or "mirror"
   std::string name = {};                       // depot: the directory under dest
   ExitCode exit_code = ExitCode::ok;      // ok, partial, source (unreadable), ...
   std::string message = {};                    // why it failed, when it did
   std::uint64_t requests = 0;
-  std::uint64_t documents_fetched = 0;    // depot documents answered with a body
+  std::uint64_t documents_fetched = 0;    // depot documents (a mirror: its manifest) answered with a body
   std::uint64_t documents_not_modified = 0;
-  std::uint64_t bytes = 0;                // VIB bytes downloaded
+  std::uint64_t bytes = 0;                // VIB bytes (a mirror: its bundles' files) downloaded
   int vibs_placed = 0;                    // downloaded, verified and placed this run
   int vibs_present = 0;                   // already in place
   int vibs_deferred = 0;                  // failed before, waiting out their backoff

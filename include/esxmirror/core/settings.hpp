@@ -23,9 +23,10 @@ struct Progress {
   double seconds = 0;        // since the transfers started
 };
 
-// What a --source is: told from its first document, or forced with --source-kind.
-enum class SourceKind { detect, legacy_html, depot };
-// "auto", "legacy-html", "depot".
+// What a --source is: told from its first document, or forced with --source-kind. `mirror`: another
+// esxmirror's manifest.json (its legacy tree, mirrored file by file; README "Tiers of mirrors").
+enum class SourceKind { detect, legacy_html, depot, mirror };
+// "auto", "legacy-html", "depot", "mirror".
 const char* to_string(SourceKind kind);
 // What retention removes (`esxmirror prune`, README "Retention"). The defaults remove nothing.
 struct RetentionSettings {

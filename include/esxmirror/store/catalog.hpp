@@ -153,6 +153,8 @@ class Catalog {
   // Every patch with its bundle state and placements, ordered by date then id.
   std::vector<CatalogEntry> entries();
   std::vector<FileRow> files(const std::string& id);
+  // The files of every placed bundle by patch id, each bundle's ordered by relpath (one query).
+  std::map<std::string, std::vector<FileRow>> placed_files();
   // Bytes of each bundle's recorded files (its directory's content, a kept archive included), by id.
   std::map<std::string, std::int64_t> bundle_bytes();
 

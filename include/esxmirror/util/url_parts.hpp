@@ -20,4 +20,8 @@ std::optional<UrlParts> split_url(const std::string& url);
 // "%41b%2F" -> "Ab/": every %XX decoded; a '%' not followed by two hex digits stays as it is.
 std::string percent_decode(std::string_view text);
 
+// A '/'-separated path as it goes into a URL: every byte but letters, digits, "-._~" and '/' as %XX
+// ("a b#1" -> "a%20b%231"), so a file name cannot turn into a query or a fragment.
+std::string percent_encode_path(std::string_view path);
+
 }  // namespace esxmirror::util
