@@ -66,7 +66,12 @@ std::vector<std::string> publish_depot(DepotContext& context, const DepotSnapsho
     if (published_here(context, documents, relpath, sha256)) return;
     // Once before the first index document names new files: every VIB renamed so far is on disk for
     // good, so a power cut cannot leave a published index naming a VIB that is not there.
-    if (!synced) util::sync_filesystem(context.root());
+    if (!synced) {
+      std::error_code ec;  // <dest>/<name>/ is new when no VIB was placed yet (a selection without VIBs)
+      fs::create_directories(context.root(), ec);
+      if (ec) throw Error(ExitCode::storage, fmt::format("cannot create {}: {}", context.root().string(), ec.message()));
+      util::sync_filesystem(context.root());
+    }
     synced = true;
     write();
     context.catalog.mark_published(relpath, sha256, context.now());
