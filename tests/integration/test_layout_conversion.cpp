@@ -91,7 +91,7 @@ const std::map<std::string, std::string> kPrimary = {
 }  // namespace
 
 TEST_CASE(
-    "layout: each bundle directory holds exactly the archive's top directory's contents, directly inside; "
+    "layout: each bundle directory holds exactly the archive's top directory's contents, directly inside, and "
     "the kept archive sits beside them",
     "[layout]") {
   MirrorFixture f;
@@ -156,7 +156,7 @@ TEST_CASE(
 
 TEST_CASE(
     "layout: a mirror written by the release before schema 2 is converted on the first run, with nothing "
-    "downloaded; the tree, links, catalog, verify, index.html and manifest.json follow",
+    "downloaded, and the tree, links, catalog, verify, index.html and manifest.json follow",
     "[layout][conversion]") {
   bool keep_archives = GENERATE(false, true);
   INFO("--keep-archives " << keep_archives);
