@@ -17,6 +17,7 @@
 
 #include "support/mirror_fixture.hpp"
 #include "support/old_release.hpp"
+#include "support/state_sql.hpp"
 
 using namespace esxmirror::testing;
 namespace fs = std::filesystem;
@@ -53,6 +54,23 @@ FileMap nested_files(const SampleSite& site, const std::string& id, bool kept_ar
   return files;
 }
 
+// What differs between the files found and the files expected, by path: for a failure message.
+std::string differences(const FileMap& found, const FileMap& expected) {
+  std::string text;
+  for (const auto& [path, bytes] : found) {
+    auto it = expected.find(path);
+    if (it == expected.end()) {
+      text += " unexpected " + path + ";";
+    } else if (it->second != bytes) {
+      text += " different bytes at " + path + ";";
+    }
+  }
+  for (const auto& [path, bytes] : expected) {
+    if (!found.count(path)) text += " missing " + path + ";";
+  }
+  return text.empty() ? "the same files" : text;
+}
+
 std::size_t bundle_requests(const SiteServer& server) {
   std::size_t n = 0;
   for (const Hit& hit : server.hits()) n += has(hit.path, ".tgz") ? 1 : 0;
@@ -73,7 +91,7 @@ const std::map<std::string, std::string> kPrimary = {
 }  // namespace
 
 TEST_CASE(
-    "layout: each bundle directory holds exactly the archive's top directory's contents, directly inside; "
+    "layout: each bundle directory holds exactly the archive's top directory's contents, directly inside, and "
     "the kept archive sits beside them",
     "[layout]") {
   MirrorFixture f;
@@ -138,7 +156,7 @@ TEST_CASE(
 
 TEST_CASE(
     "layout: a mirror written by the release before schema 2 is converted on the first run, with nothing "
-    "downloaded; the tree, links, catalog, verify, index.html and manifest.json follow",
+    "downloaded, and the tree, links, catalog, verify, index.html and manifest.json follow",
     "[layout][conversion]") {
   bool keep_archives = GENERATE(false, true);
   INFO("--keep-archives " << keep_archives);
@@ -265,6 +283,7 @@ TEST_CASE(
       FileMap files = files_under(dir);
       bool is_flat = files == flat_files(site, id, false);
       bool is_nested = files == nested_files(site, id, false);
+      INFO("against the flat layout:" << differences(files, flat_files(site, id, false)));
       CHECK((is_flat || is_nested));
       flat += is_flat;
       nested += is_nested;
@@ -299,7 +318,9 @@ TEST_CASE(
   REQUIRE(last.exit_code == 0);
   for (const std::string& id : ids) {
     INFO(id);
-    CHECK(files_under(f.bundle_dir(versions[0], id)) == flat_files(site, id, false));
+    const FileMap files = files_under(f.bundle_dir(versions[0], id));
+    INFO(differences(files, flat_files(site, id, false)));
+    CHECK(files == flat_files(site, id, false));
   }
   ProcessResult verify = f.command("verify");
   INFO(verify.all());
@@ -308,4 +329,51 @@ TEST_CASE(
   for (const auto& entry : fs::directory_iterator(f.dest / ".esxmirror" / "staging")) {
     FAIL_CHECK("left in staging: " << entry.path().filename().string());
   }
+}
+
+TEST_CASE(
+    "layout: a conversion killed after its exchange, before the catalog recorded it, is finished by the next "
+    "run, and an old-release mirror made from that state is converted whole",
+    "[layout][conversion][crash]") {
+  // What a SIGKILL between the exchange and the catalog's commit leaves: the flat tree on disk, the catalog
+  // still saying nested, with the old tree's file rows. The last bundle converted is the one a kill there
+  // leaves as the only one behind (the last in id order, as here): the crash test then sees every bundle
+  // flat on disk and makes an old-release mirror again.
+  const bool remake = GENERATE(false, true);
+  INFO("old-release mirror made from it: " << remake);
+  MirrorFixture f;
+  REQUIRE(f.sync(with_versions({})).exit_code == 0);
+  const std::string id = "ESX-1002425";
+  const std::string killed = run_sql(
+      f.dest / ".esxmirror" / "state.db",
+      "UPDATE bundle_files SET relpath = patch_id || '/' || relpath WHERE patch_id = '" + id + "'; "
+      "UPDATE bundles SET layout = 'nested' WHERE patch_id = '" + id + "'; SELECT COUNT(*) FROM bundle_files "
+      "WHERE patch_id = '" + id + "' AND relpath LIKE '" + id + "/%'");
+  REQUIRE(killed != "0");
+  REQUIRE(killed.rfind("error", 0) != 0);
+  SampleSite site = f.server.site();
+  REQUIRE(files_under(f.bundle_dir("3.0.2", id)) == flat_files(site, id, false));
+  if (remake) {
+    make_old_release_mirror(f.dest);
+    for (const auto& [bundle, version] : kPrimary) {
+      INFO(bundle);
+      REQUIRE(files_under(f.bundle_dir(version, bundle)) == nested_files(site, bundle, false));
+    }
+  }
+  f.server.reset_hits();
+
+  ProcessResult r = f.sync(with_versions({}));
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  CHECK(bundle_requests(f.server) == 0);
+  for (const auto& [bundle, version] : kPrimary) {
+    INFO(bundle);
+    const FileMap files = files_under(f.bundle_dir(version, bundle));
+    INFO(differences(files, flat_files(site, bundle, false)));
+    CHECK(files == flat_files(site, bundle, false));
+  }
+  CHECK(run_sql(f.dest / ".esxmirror" / "state.db", "SELECT COUNT(*) FROM bundles WHERE layout != 'flat'") == "0");
+  ProcessResult verify = f.command("verify");
+  INFO(verify.all());
+  CHECK(verify.exit_code == 0);
 }

@@ -64,13 +64,21 @@ void nest(const fs::path& dir, const std::string& bundle, const std::string& arc
   fs::rename(top, dir / bundle);
 }
 
+// Whether every file the catalog records for `bundle` is at its recorded path under `dir`.
+bool all_recorded_files_in(StateDb& db, const fs::path& dir, const std::string& bundle) {
+  for (const auto& row : db.run("SELECT relpath FROM bundle_files WHERE patch_id = ?1", {bundle})) {
+    if (fs::symlink_status(dir / row[0]).type() != fs::file_type::regular) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void make_old_release_mirror(const fs::path& dest, const OldReleaseSecrets* secrets) {
   StateDb db(dest / ".esxmirror" / "state.db");
   auto placed = db.run(
-      "SELECT bundles.patch_id, bundles.path, patches.filename FROM bundles JOIN patches ON patches.id = "
-      "bundles.patch_id WHERE bundles.state = 'placed'");
+      "SELECT bundles.patch_id, bundles.path, patches.filename, bundles.layout FROM bundles JOIN patches ON "
+      "patches.id = bundles.patch_id WHERE bundles.state = 'placed'");
   if (secrets) {
     // As SQLite builds without Debian's defaults leave a file: freed pages kept, deleted cells not zeroed.
     db.run("PRAGMA auto_vacuum = NONE");
@@ -81,7 +89,14 @@ void make_old_release_mirror(const fs::path& dest, const OldReleaseSecrets* secr
   for (const auto& row : placed) {
     const std::string& id = row[0];
     const std::string archive = row[2];
-    nest(dest / row[1], id, archive);
+    const fs::path dir = dest / row[1];
+    if (row[3] == "nested") {
+      // A run killed while converting it: its file rows are still the old tree's; on disk either that
+      // tree, or the flat one (killed after the exchange, before the catalog recorded it).
+      if (!all_recorded_files_in(db, dir, id)) nest(dir, id, archive);
+      continue;
+    }
+    nest(dir, id, archive);
     db.run("UPDATE bundle_files SET relpath = ?1 || '/' || relpath WHERE patch_id = ?1 AND relpath != ?2",
            {id, archive});
   }

@@ -14,11 +14,13 @@ struct OldReleaseSecrets {
   std::string old_index_url;     // as the old release stored it: the source URL, token and all
 };
 
-// Turns the mirror at `dest` (written by this build; no esxmirror running) into what the release before
-// schema 2 left: every placed bundle's files moved under <date>_<bundle>/<bundle>/ (a kept archive stays
-// beside that directory), the catalog's file rows under "<bundle>/", KB notes not recorded, no layout
-// column, schema 1. With `secrets`, also the catalog's URLs and messages as that release stored them, and
-// free pages holding a deleted row with them (what its updates left behind).
+// Turns the mirror at `dest` (written by this build, perhaps killed while converting; no esxmirror running)
+// into what the release before schema 2 left: every placed bundle's files moved under
+// <date>_<bundle>/<bundle>/ (a kept archive stays beside that directory), the catalog's file rows under
+// "<bundle>/" (a bundle the catalog still records nested already has them so: only its tree is nested, if
+// the killed run had swapped in the flat one), KB notes not recorded, no layout column, schema 1. With
+// `secrets`, also the catalog's URLs and messages as that release stored them, and free pages holding a
+// deleted row with them (what its updates left behind).
 // Throws std::runtime_error naming what failed.
 void make_old_release_mirror(const std::filesystem::path& dest, const OldReleaseSecrets* secrets = nullptr);
 
