@@ -15,4 +15,5 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 if(ESXMIRROR_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  find_package(OpenSSL REQUIRED COMPONENTS SSL Crypto)  # the tests' https server (SSL_CTX) and their CA
 endif()

@@ -249,6 +249,8 @@ Verdict classify(const AttemptFacts& f, const NetworkSettings& settings, std::ch
     return done(Outcome::refused, "page larger than " + std::to_string(settings.max_page_bytes) + " bytes");
   }
   if (result == CURLE_OK) return http_verdict(f, now);
+  // The proxy's answer stands for the origin's: a 407 is final like any 407, a 502 retried like any 5xx.
+  if (f.tunnel_refused) return http_verdict(f, now);
   if (is_tls_failure(f.curl_result)) {
     return done(Outcome::tls, tls_error_text(f.curl_result, f.curl_error, f.host, f.cacert));
   }

@@ -36,6 +36,7 @@ struct AttemptFacts {
   int curl_result = 0;                 // CURLcode
   std::string curl_error;              // libcurl's message, one line, masked
   ResponseHeaders headers;             // of the final response (status 0: none arrived)
+  bool tunnel_refused = false;         // an https request's proxy refused CONNECT: headers.status is its answer
   std::string host;                    // of the URL, for messages
   std::string cacert;                  // NetworkSettings::cacert, for messages
   LocalFailure local;

@@ -178,6 +178,11 @@ AttemptFacts Attempt::facts(CURLcode result, const RetryPolicy& retry) {
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
   if (connects > 0) engine->connections.fetch_add(static_cast<std::uint64_t>(connects), std::memory_order_relaxed);
   if (response.status == 0) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  // https through a proxy: a refused CONNECT tunnel is the only answer there is (the origin never saw us).
+  long tunnel_status = 0;
+  curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &tunnel_status);
+  const bool tunnel_refused = result != CURLE_OK && response.status == 0 && tunnel_status >= 300;
+  if (tunnel_refused) response.status = tunnel_status;
   // A request that was sent went over a connection, new or reused.
   long request_bytes = 0;
   curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
@@ -201,6 +206,7 @@ AttemptFacts Attempt::facts(CURLcode result, const RetryPolicy& retry) {
   f.curl_result = static_cast<int>(result);
   f.curl_error = one_line_masked(errbuf[0] ? errbuf : curl_easy_strerror(result));
   f.headers = response;
+  f.tunnel_refused = tunnel_refused;
   f.host = util::url_host(job->request.url).value_or("");
   f.cacert = engine->settings.cacert;
   f.local = failure;

@@ -91,11 +91,12 @@ void recreate_old_mirror(const DepotFixture& f, const std::string& fixture, bool
 
 // The bundle `id` is placed under `version` as DESIGN §5 lays it out, with exactly the site's files.
 bool bundle_matches_site(const DepotFixture& f, const std::string& version, const std::string& id) {
-  const SamplePatch& patch = f.server.site().patch(id);
+  const SampleSite site = f.server.site();  // a copy: keep it alive while its patch is read
+  const SamplePatch& patch = site.patch(id);
   const std::string date = patch.iso_date.empty() ? std::string("undated") : patch.iso_date;
   const fs::path dir = f.dest / version / (date + "_" + id);
   FileTree want;
-  for (const ArchiveEntry& entry : f.server.site().placed_contents(id))
+  for (const ArchiveEntry& entry : site.placed_contents(id))
     if (entry.type == ArchiveEntry::Type::file) want[entry.path] = entry.content;
   return fs::is_directory(dir) && tree_differences(read_tree(dir), want).empty();
 }

@@ -12,46 +12,12 @@
 
 #include "support/http_proxy.hpp"
 #include "support/mirror_fixture.hpp"
+#include "support/scoped_env.hpp"
 
 using namespace esxmirror::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-
-// Sets (or unsets, with nullopt) environment variables for one scope, restoring them after.
-class ScopedEnv {
- public:
-  void set(const std::string& name, const std::optional<std::string>& value) {
-    const char* old = std::getenv(name.c_str());
-    saved_.push_back({name, old ? std::optional<std::string>(old) : std::nullopt});
-    if (value) {
-      ::setenv(name.c_str(), value->c_str(), 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
-  ~ScopedEnv() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) {
-        ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      } else {
-        ::unsetenv(it->first.c_str());
-      }
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
-
-// No proxy variable of the test's own environment may steer the run.
-void clear_proxy_environment(ScopedEnv& env) {
-  for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-                           "no_proxy", "NO_PROXY"}) {
-    env.set(name, std::nullopt);
-  }
-}
 
 // Every request the site answered came through the proxy, for this site, in absolute form.
 void check_all_proxied(const MirrorFixture& f, const HttpProxy& proxy) {

@@ -23,8 +23,9 @@ SampleDepotOptions small_vibs() {
   return options;
 }
 
-DepotFixture::DepotFixture(SampleDepot served, SampleSite site) : server(std::move(site)) {
+DepotFixture::DepotFixture(SampleDepot served, SampleSite site, const TlsIdentity& tls) : server(std::move(site)) {
   server.add_depot(std::move(served));
+  server.use_tls(tls);
   DepotTokens tokens;
   tokens.valid = kDepotToken;
   tokens.expired = {kExpiredToken};

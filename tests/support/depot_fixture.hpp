@@ -23,9 +23,10 @@ SampleDepotOptions small_vibs();
 
 class DepotFixture {
  public:
-  // Serves `depot` (and `site`, the legacy pages, when given) behind kDepotToken; writes the token file
-  // (mode 0600) and the config; starts the server.
-  explicit DepotFixture(SampleDepot depot = SampleDepot::standard(small_vibs()), SampleSite site = SampleSite());
+  // Serves `depot` (and `site`, the legacy pages, when given) behind kDepotToken, over https when `tls`
+  // names a certificate (see TestCa); writes the token file (mode 0600) and the config; starts the server.
+  explicit DepotFixture(SampleDepot depot = SampleDepot::standard(small_vibs()), SampleSite site = SampleSite(),
+                        const TlsIdentity& tls = {});
 
   // `esxmirror sync --source <main's {token} URL> --token-file <token_file> --dest --config args...`
   ProcessResult sync(const std::vector<std::string>& args);

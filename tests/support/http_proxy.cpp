@@ -9,28 +9,27 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/proxy_front.hpp"
+
 namespace esxmirror::testing {
 
 namespace {
-
-// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones httplib sets itself: never passed on.
-bool hop_by_hop(const std::string& name) {
-  for (const char* h : {"connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
-                        "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
-                        "accept-encoding"}) {
-    if (name.size() == std::char_traits<char>::length(h) &&
-        std::equal(name.begin(), name.end(), h, [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
-      return true;
-    }
-  }
-  return false;
-}
 
 bool iequals(const std::string& a, const char* b) {
   return a.size() == std::char_traits<char>::length(b) &&
          std::equal(a.begin(), a.end(), b, [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and the ones httplib sets itself: never passed on.
+bool hop_by_hop(const std::string& name) {
+  for (const char* h : {"connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
+                        "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+                        "accept-encoding"}) {
+    if (iequals(name, h)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -67,40 +66,47 @@ struct HttpProxy::Impl {
   mutable std::mutex mutex;
   std::vector<ProxiedRequest> log;
   std::string expected_authorization;  // "Basic ..." or "" for none
-  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<httplib::Server> server;  // forwards absolute-form requests, behind the front
   std::thread thread;
+  std::unique_ptr<ProxyFront> front;        // where clients connect: tunnels CONNECTs, relays the rest
   int port = 0;
 
   void handle(const httplib::Request& request, httplib::Response& response);
+  bool authorized(const std::string& proxy_authorization) const;
+  void record(const ProxiedRequest& entry);
 };
+
+bool HttpProxy::Impl::authorized(const std::string& proxy_authorization) const {
+  std::lock_guard lock(mutex);
+  return expected_authorization.empty() || proxy_authorization == expected_authorization;
+}
+
+void HttpProxy::Impl::record(const ProxiedRequest& entry) {
+  std::lock_guard lock(mutex);
+  log.push_back(entry);
+}
 
 void HttpProxy::Impl::handle(const httplib::Request& request, httplib::Response& response) {
   // httplib pre-parses Range and would slice the origin's (already partial) body once more.
   const_cast<httplib::Request&>(request).ranges.clear();
   ProxiedRequest entry{request.method, request.target, request.get_header_value("Proxy-Authorization"), 0};
-  std::string expected;
-  {
-    std::lock_guard lock(mutex);
-    expected = expected_authorization;
-  }
-  auto record = [&](int status) {
+  auto log_as = [&](int status) {
     entry.status = status;
-    std::lock_guard lock(mutex);
-    log.push_back(entry);
+    record(entry);
   };
 
-  if (!expected.empty() && entry.proxy_authorization != expected) {
+  if (!authorized(entry.proxy_authorization)) {
     response.status = 407;
     response.set_header("Proxy-Authenticate", "Basic realm=\"test proxy\"");
     response.set_content("proxy authentication required\n", "text/plain");
-    record(407);
+    log_as(407);
     return;
   }
   const std::string prefix = "http://";
   if (request.target.rfind(prefix, 0) != 0 || (request.method != "GET" && request.method != "HEAD")) {
-    response.status = 501;  // origin-form requests, CONNECT, other methods: not a forward request this proxy does
+    response.status = 501;  // origin-form requests, other methods: not a forward request this proxy does
     response.set_content("only absolute-form GET/HEAD http:// requests are proxied\n", "text/plain");
-    record(501);
+    log_as(501);
     return;
   }
   std::string rest = request.target.substr(prefix.size());
@@ -134,7 +140,7 @@ void HttpProxy::Impl::handle(const httplib::Request& request, httplib::Response&
   if (!result) {
     response.status = 502;
     response.set_content("bad gateway: " + httplib::to_string(result.error()) + "\n", "text/plain");
-    record(502);
+    log_as(502);
     return;
   }
   response.status = result->status;
@@ -156,7 +162,7 @@ void HttpProxy::Impl::handle(const httplib::Request& request, httplib::Response&
   } else if (!content_type.empty()) {
     response.set_header("Content-Type", content_type);
   }
-  record(result->status);
+  log_as(result->status);
 }
 
 HttpProxy::HttpProxy() : impl_(std::make_unique<Impl>()) {}
@@ -169,6 +175,7 @@ void HttpProxy::start() {
   server->new_task_queue = [] { return new httplib::ThreadPool(64); };
   server->set_keep_alive_max_count(1000);
   server->set_keep_alive_timeout(1);
+  server->set_tcp_nodelay(true);  // behind the front, Nagle would hold each body behind its headers
   Impl* impl = impl_.get();
   server->set_pre_routing_handler([impl](const httplib::Request& request, httplib::Response& response) {
     impl->handle(request, response);
@@ -176,7 +183,6 @@ void HttpProxy::start() {
   });
   int bound = server->bind_to_any_port("127.0.0.1");
   if (bound <= 0) throw std::runtime_error("HttpProxy: cannot listen on 127.0.0.1");
-  impl_->port = bound;
   httplib::Server* raw = server.get();
   impl_->thread = std::thread([raw] { raw->listen_after_bind(); });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -188,9 +194,15 @@ void HttpProxy::start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   impl_->server = std::move(server);
+  impl_->front = std::make_unique<ProxyFront>(
+      bound, ProxyFront::Handlers{[impl](const std::string& authorization) { return impl->authorized(authorization); },
+                                  [impl](const ProxiedRequest& entry) { impl->record(entry); }});
+  impl_->port = impl_->front->start();
 }
 
 void HttpProxy::stop() {
+  if (impl_->front) impl_->front->stop();
+  impl_->front.reset();
   if (impl_->server) impl_->server->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
   impl_->server.reset();
@@ -217,6 +229,13 @@ std::size_t HttpProxy::forwarded() const {
     if (r.status != 407 && r.status != 501 && r.status != 502) ++n;
   }
   return n;
+}
+
+std::size_t HttpProxy::tunnels() const {
+  std::lock_guard lock(impl_->mutex);
+  return static_cast<std::size_t>(std::count_if(impl_->log.begin(), impl_->log.end(), [](const ProxiedRequest& r) {
+    return r.method == "CONNECT" && r.status == 200;
+  }));
 }
 
 std::size_t HttpProxy::refused() const {

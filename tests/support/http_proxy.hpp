@@ -1,7 +1,8 @@
 #pragma once
 // A tiny forward HTTP proxy on 127.0.0.1 for tests: it takes absolute-form requests
-// ("GET http://127.0.0.1:PORT/path HTTP/1.1"), forwards them with httplib::Client, counts them, and
-// can demand Proxy-Authorization (basic) credentials. Plain http only (no CONNECT).
+// ("GET http://127.0.0.1:PORT/path HTTP/1.1"), forwards them with httplib::Client, and tunnels
+// CONNECT requests (what a client sends for https) to loopback origins; it logs both, and can demand
+// Proxy-Authorization (basic) credentials for both.
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -10,10 +11,10 @@
 namespace esxmirror::testing {
 
 struct ProxiedRequest {
-  std::string method;          // GET / HEAD
-  std::string target;          // as the client sent it: "http://127.0.0.1:PORT/path?query"
+  std::string method;          // GET / HEAD / CONNECT
+  std::string target;          // as the client sent it: "http://127.0.0.1:PORT/path?query", "127.0.0.1:PORT"
   std::string proxy_authorization;  // the Proxy-Authorization header, as sent ("" when none)
-  int status = 0;              // what the proxy answered (407 when refused)
+  int status = 0;              // what the proxy answered (407 when refused; 200 for an open tunnel)
 };
 
 class HttpProxy {
@@ -32,7 +33,8 @@ class HttpProxy {
   void require_credentials(const std::string& user, const std::string& password);
 
   std::vector<ProxiedRequest> requests() const;
-  std::size_t forwarded() const;         // requests passed on to the origin (not refused)
+  std::size_t forwarded() const;         // requests passed on to the origin (not refused), tunnels included
+  std::size_t tunnels() const;           // CONNECT requests answered 200: tunnels opened
   std::size_t refused() const;           // requests answered 407
   void reset();
 

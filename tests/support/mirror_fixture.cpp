@@ -29,7 +29,8 @@ std::string placed_path(const std::string& id, const std::string& entry_path) {
 
 void configure(const MirrorFixture& f, const std::string& toml) { std::ofstream(f.config, std::ios::app) << toml; }
 
-MirrorFixture::MirrorFixture(SampleSite site) : server(std::move(site)) {
+MirrorFixture::MirrorFixture(SampleSite site, const TlsIdentity& tls) : server(std::move(site)) {
+  server.use_tls(tls);
   server.start();
   dest = tmp / "mirror";
   config = tmp / "fast.toml";

@@ -1,5 +1,6 @@
 #pragma once
-// One integration-test world: a sample site on loopback, a temp dir, and the real esxmirror binary.
+// One integration-test world: a sample site on loopback (http, or https), a temp dir, and the real
+// esxmirror binary.
 #include <filesystem>
 #include <set>
 #include <string>
@@ -12,7 +13,9 @@ namespace esxmirror::testing {
 
 class MirrorFixture {
  public:
-  explicit MirrorFixture(SampleSite site = SampleSite::standard());
+  explicit MirrorFixture(SampleSite site = SampleSite::standard()) : MirrorFixture(std::move(site), TlsIdentity{}) {}
+  // The same world over https: the server presents `tls` (see TestCa); an empty identity is plain http.
+  MirrorFixture(SampleSite site, const TlsIdentity& tls);
 
   // `esxmirror sync --source <index> --dest <dest> --config <fast-retry config> args...`
   ProcessResult sync(const std::vector<std::string>& args);

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -47,6 +48,24 @@ std::string base64(const std::string& text) {
                       static_cast<int>(text.size()));
   out.resize(static_cast<std::size_t>(length));
   return out;
+}
+
+// Counts every ClientHello: a handshake begun, whether the client then accepts the certificate or not.
+int count_client_hello(SSL*, int*, void* counter) {
+  ++*static_cast<std::atomic<std::size_t>*>(counter);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// A plain server, or an https one presenting `tls` whose handshakes are counted into `handshakes`.
+std::unique_ptr<httplib::Server> make_server(const TlsIdentity& tls, std::atomic<std::size_t>& handshakes) {
+  if (tls.cert.empty()) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>(tls.cert.c_str(), tls.key.c_str());
+  if (!server->is_valid()) {
+    throw std::runtime_error("SiteServer: cannot load the certificate " + tls.cert.string() + " or its key " +
+                             tls.key.string());
+  }
+  SSL_CTX_set_client_hello_cb(server->ssl_context(), &count_client_hello, &handshakes);
+  return server;
 }
 
 }  // namespace
@@ -269,7 +288,12 @@ SiteServer::~SiteServer() { stop(); }
 void SiteServer::start(const std::string& host, int port) {
   if (impl_->server)
     throw std::logic_error("SiteServer::start: already running on port " + std::to_string(this->port()));
-  auto server = std::make_unique<httplib::Server>();
+  TlsIdentity tls;
+  {
+    std::lock_guard lock(impl_->mutex);
+    tls = impl_->tls;
+  }
+  std::unique_ptr<httplib::Server> server = make_server(tls, impl_->tls_handshakes);
   // Many parallel transfers, each holding a keep-alive connection, need many workers.
   const auto workers = static_cast<std::size_t>(std::max(1, impl_->worker_threads));
   server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
@@ -300,8 +324,10 @@ void SiteServer::start(const std::string& host, int port) {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->port = bound;
-    impl_->base_url = "http://" + host + ":" + std::to_string(bound) + "/";
+    const std::string scheme = tls.cert.empty() ? "http://" : "https://";
+    impl_->base_url = scheme + host + ":" + std::to_string(bound) + "/";
     impl_->started = std::chrono::steady_clock::now();
+    impl_->tls_handshakes = 0;
     for (Mount& mount : impl_->mounts) impl_->give_base_url(mount);
     impl_->rebuild_resources(true);
   }
@@ -366,6 +392,13 @@ void SiteServer::clear_faults() {
   impl_->faults.clear();
 }
 
+void SiteServer::use_tls(const TlsIdentity& identity) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->tls = identity;
+}
+
+std::size_t SiteServer::tls_handshakes() const { return impl_->tls_handshakes; }
+
 void SiteServer::set_latency_ms(int ms) {
   std::lock_guard lock(impl_->mutex);
   impl_->latency_ms = ms;
@@ -408,6 +441,7 @@ void SiteServer::reset_hits() {
   std::lock_guard lock(impl_->mutex);
   impl_->hits.clear();
   impl_->body_bytes = 0;
+  impl_->tls_handshakes = 0;
 }
 
 }  // namespace esxmirror::testing

@@ -1,7 +1,7 @@
 #pragma once
 // Serves a SampleSite, and SampleDepots under their vendor paths behind a download token, on 127.0.0.1
-// (cpp-httplib, its own threads) with HTTP validators, ranges and per-path fault injection, and logs
-// every request so tests can assert what was fetched.
+// (cpp-httplib, its own threads) over http or https, with HTTP validators, ranges and per-path fault
+// injection, and logs every request so tests can assert what was fetched.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -12,6 +12,7 @@
 #include "support/depot_tokens.hpp"
 #include "support/sample_depot.hpp"
 #include "support/sample_site.hpp"
+#include "support/test_ca.hpp"
 
 namespace esxmirror::testing {
 
@@ -56,7 +57,7 @@ class SiteServer {
   void start(const std::string& host = "127.0.0.1", int port = 0);  // port 0: any free port
   void stop();
   int port() const;
-  std::string base_url() const;                      // "http://127.0.0.1:PORT/"
+  std::string base_url() const;                      // "http://127.0.0.1:PORT/" ("https://" with TLS)
   std::string url(const std::string& path) const;    // base_url() + path
   std::string index_url() const { return url(SampleSite::index_path()); }
 
@@ -68,6 +69,13 @@ class SiteServer {
   void set_latency_ms(int ms);
   // Basic auth required for every path when set ("user:password"); "" turns it off. 401 + WWW-Authenticate.
   void require_auth(const std::string& user_password);
+
+  // From the next start() on, serve https presenting this certificate (cpp-httplib's SSLServer); an
+  // identity with an empty cert path turns TLS off again. start() throws when the files do not load.
+  void use_tls(const TlsIdentity& identity);
+  // TLS handshakes begun (ClientHellos received) since start() or reset_hits(), whether they completed
+  // or not: one per connection a client opened. 0 over plain http.
+  std::size_t tls_handshakes() const;
 
   // Workers answering requests (each keep-alive connection holds one); set before start(). Default 64.
   void set_worker_threads(int count);

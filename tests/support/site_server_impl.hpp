@@ -76,6 +76,9 @@ struct SiteServer::Impl {
   int worker_threads = 64;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
+  TlsIdentity tls;                             // empty cert: plain http
+  std::atomic<std::size_t> tls_handshakes{0};  // ClientHellos, counted by the SSL_CTX's callback
+
   std::mutex edit_mutex;  // serialises edit() without holding `mutex` while user code runs
   std::unique_ptr<httplib::Server> server;
   std::thread thread;

@@ -90,6 +90,20 @@ TEST_CASE("final HTTP answers are never retried", "[classify]") {
   CHECK(classify(http(403, RequestKind::file)).partial == Partial::keep);
 }
 
+TEST_CASE("a proxy refusing the CONNECT tunnel is judged by its answer, as if the origin gave it", "[classify]") {
+  auto refused = curl_failed(CURLE_COULDNT_CONNECT, "CONNECT tunnel failed, response 407");
+  refused.tunnel_refused = true;
+  refused.headers.status = 407;
+  const auto v = classify(refused);
+  CHECK(v.action == Action::done);
+  CHECK(v.outcome == Outcome::auth);
+  CHECK(v.text == "HTTP 407 Proxy Authentication Required: check the credentials (netrc, proxy) or the URL");
+  refused.headers.status = 502;
+  CHECK(classify(refused).action == Action::retry);
+  // The same libcurl code without a refused tunnel stays a connection failure, retried.
+  CHECK(classify(curl_failed(CURLE_COULDNT_CONNECT, "Connection refused")).action == Action::retry);
+}
+
 TEST_CASE("416 to a range request starts over; elsewhere it is final", "[classify][resume]") {
   auto f = http(416, RequestKind::file);
   f.resume_requested = true;
