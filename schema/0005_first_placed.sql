@@ -14,4 +14,5 @@ UPDATE depot_bulletins SET placed_at = (
   WHERE m.source = depot_bulletins.source AND m.bulletin = depot_bulletins.id)
 WHERE NOT EXISTS (
   SELECT 1 FROM depot_bulletin_vibs b LEFT JOIN depot_vibs v ON v.source = b.source AND v.relpath = b.vib
-  WHERE b.source = depot_bulletins.source AND b.bulletin = depot_bulletins.id AND (v.state IS NULL OR v.state != 'placed'));
+  WHERE b.source = depot_bulletins.source AND b.bulletin = depot_bulletins.id
+    AND (v.state IS NULL OR v.state != 'placed'));

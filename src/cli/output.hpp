@@ -30,7 +30,7 @@ void print_dry_run_plan(const RunReport& report, const Options& options);
 void print_summary(const RunReport& report, const Options& options);
 
 // One line per item of what is new (label new/replaced, id, classification or severity/category, release
-// date, versions, depot and summary), in the order given; the id column fits the longest id.
+// date, versions, depot and summary), in the order given; the id and level columns fit their longest.
 std::string new_item_lines(const std::vector<NewItem>& items);
 // After a sync that placed or replaced anything: new_item_lines on stdout, before the summary line and
 // whenever the summary line is printed.

@@ -1,3 +1,4 @@
+// What is new: the bundles and bulletins a run made available, read back from the catalog, most urgent first.
 #include "esxmirror/core/whats_new.hpp"
 
 #include <algorithm>

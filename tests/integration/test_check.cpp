@@ -22,6 +22,7 @@
 #include "esxmirror/util/strings.hpp"
 #include "support/depot_fixture.hpp"
 #include "support/mirror_fixture.hpp"
+#include "support/test_ca.hpp"
 
 using namespace esxmirror::testing;
 namespace fs = std::filesystem;
@@ -279,6 +280,31 @@ TEST_CASE("check with an expired, invalid or not yet entitled token: exit 4 with
   CHECK(snapshot(f.dest) == before);
 }
 
+TEST_CASE("check over https: readable with --cacert; a certificate that cannot be verified is exit 4 with sync's "
+          "words, naming the host",
+          "[check][depot][https]") {
+  TestCa ca, stranger("stranger");
+  DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite(), ca.for_loopback());
+  REQUIRE(f.source().rfind("https://127.0.0.1:", 0) == 0);
+  ProcessResult good = check(f, {"--esx-version", "8.0.3", "--cacert", ca.cert_file().string()});
+  INFO(good.all());
+  CHECK(good.exit_code == 0);
+  CHECK(has(good.out, "esxmirror: check: 1 readable of 1 source;"));
+
+  ProcessResult refused = check(f, {"--esx-version", "8.0.3", "--cacert", stranger.cert_file().string()});
+  INFO(refused.all());
+  CHECK(refused.exit_code == 4);
+  const std::string words = "TLS: cannot verify the certificate of 127.0.0.1 with the CA bundle";
+  CHECK(has(refused.err, "esxmirror: error: cannot read the depot index https://127.0.0.1:"));
+  CHECK(has(refused.err, words));
+  CHECK(has(refused.out, "  unreadable: "));
+  CHECK(secret_leaks(kDepotToken, {}, {{"stdout", refused.out}, {"stderr", refused.err}}).empty());
+  CHECK_FALSE(fs::exists(f.dest));
+  ProcessResult sync = f.sync({"--esx-version", "8.0.3", "--cacert", stranger.cert_file().string()});
+  CHECK(sync.exit_code == 4);
+  CHECK(has(sync.err, words));
+}
+
 TEST_CASE("check: one unreadable source does not stop the others; usage errors exit 2 before any request",
           "[check][depot]") {
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
@@ -333,7 +359,8 @@ TEST_CASE("check of a legacy site: bundle sizes by HEAD on a fresh dest, then wh
   INFO(text.all());
   REQUIRE(text.exit_code == 0);
   CHECK(has(text.out, "legacy-html " + f.server.index_url() + "\n"));
-  CHECK(has(text.out, "  3.0.1: 5 bundles (" + esxmirror::util::human_bytes(bundle_bytes(site, k301)) + "); in the mirror 5"));
+  const std::string size_301 = esxmirror::util::human_bytes(bundle_bytes(site, k301));
+  CHECK(has(text.out, "  3.0.1: 5 bundles (" + size_301 + "); in the mirror 5"));
   CHECK(has(text.out, "to fetch 0 (0 B)"));
   // 3.0.2 shares two bundles with 3.0.1 (linked, no download) and has three of its own.
   CHECK(has(text.out, "  3.0.2: 5 bundles"));

@@ -170,7 +170,9 @@ TEST_CASE("mail: a legacy night lists each placed bundle, critical and security 
     INFO(line);
     if (id_of(line) == "ESX-1000050") CHECK(std::regex_match(line, std::regex("replaced +ESX-1000050 +General .*")));
     if (id_of(line) == "ESX-1002087") CHECK(std::regex_match(line, std::regex(".* 3\\.0\\.2 +supersedes ESX-1001724")));
-    if (id_of(line) == "ESX-1002425") CHECK(std::regex_match(line, std::regex("new +ESX-1002425 +General +undated .*")));
+    if (id_of(line) == "ESX-1002425") {
+      CHECK(std::regex_match(line, std::regex("new +ESX-1002425 +General +undated .*")));
+    }
   }
   CHECK(id_of(night.front()) == "ESX-1002424");  // the one Security bundle of the night
 
