@@ -35,5 +35,8 @@ std::string new_item_lines(const std::vector<NewItem>& items);
 // After a sync that placed or replaced anything: new_item_lines on stdout, before the summary line and
 // whenever the summary line is printed.
 void print_new_items(const RunReport& report, const Options& options);
+// What a prune removed (dry run: would remove) on stdout, one line each (action, id, versions, bytes,
+// why), then its summary line "esxmirror: prune: ..."; nothing under -q.
+void print_prune(const PruneReport& report, const Options& options);
 
 }  // namespace esxmirror::cli

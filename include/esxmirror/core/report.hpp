@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/prune_report.hpp"
 
 namespace esxmirror {
 
@@ -76,6 +77,9 @@ struct SourceReport {
   std::vector<std::string> failed_documents = {};  // one line each: vendor index, metadata zip, conflicts
   std::vector<VibFailure> failed_vibs = {};
   std::vector<MetadataReport> metadata = {};   // depot: the selected metadata zips, in vendor-index order
+  std::vector<std::string> removed = {};     // VIBs and zips removed this run: unreferenced past the grace period
+  std::uint64_t bytes_removed = 0;
+  std::uint64_t bytes_unreferenced = 0;       // still kept: unreferenced, inside the grace period
 };
 
 // A bundle or bulletin a run made available to hosts (the nightly mail's list, `status --new`).
@@ -106,6 +110,7 @@ struct RunReport {
   std::uint64_t pages_fetched = 0;        // pages answered with a body
   std::uint64_t pages_not_modified = 0;   // pages answered 304
   int converted = 0;                      // bundle directories converted to the flat layout (schema 2)
+  std::optional<PruneReport> pruned;      // prune_after_sync: what the prune at the end removed
   bool dry_run = false;
   std::vector<NewItem> new_items;         // what this run placed or replaced, most urgent first
 

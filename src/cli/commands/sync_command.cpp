@@ -98,6 +98,7 @@ int run_sync(Options& options) {
     print_dry_run_plan(report, options);
     print_new_items(report, options);
     print_summary(report, options);
+    if (report.pruned) print_prune(*report.pruned, options);
   }
   return static_cast<int>(report.exit_code);
 }

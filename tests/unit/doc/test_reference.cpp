@@ -33,10 +33,11 @@ TEST_CASE("reference: every command of the program, the program itself first", "
   std::vector<CommandDoc> all = describe_commands(command_line.app);
   REQUIRE(all.front().path.empty());
   CHECK(all.front().subcommands == std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry",
-                                                            "rules", "config"});
+                                                            "prune", "rules", "config"});
   std::vector<std::string> leaves;
   for (const CommandDoc* leaf : leaf_commands(all)) leaves.push_back(leaf->path);
-  CHECK(leaves == std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry", "rules test",
+  CHECK(leaves == std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry", "prune",
+                                           "rules test",
                                            "config show"});
 }
 
