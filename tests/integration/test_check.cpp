@@ -45,8 +45,8 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
     struct stat st {};
     REQUIRE(::lstat(entry.path().c_str(), &st) == 0);
     out[entry.path().lexically_relative(dir).generic_string()] =
-        std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) +
-        "." + std::to_string(st.st_mtim.tv_nsec) +
+        std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+        std::to_string(st.st_mtim.tv_nsec) +
         (S_ISREG(st.st_mode) ? " " + esxmirror::util::sha256_hex(slurp(entry.path())) : "");
   }
   return out;
@@ -54,8 +54,8 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 
 // `esxmirror check` of the fixture's depot (and `extra` sources), with its token and config.
 ProcessResult check(const DepotFixture& f, const Strings& args) {
-  Strings all = {"check", "--source", f.source(), "--token-file", f.token_file.string(), "--dest", f.dest.string(),
-                 "--config", f.config.string()};
+  Strings all = {"check",  "--source",      f.source(), "--token-file",   f.token_file.string(),
+                 "--dest", f.dest.string(), "--config", f.config.string()};
   all.insert(all.end(), args.begin(), args.end());
   return run_process(binary_path(), all);
 }
@@ -184,9 +184,10 @@ TEST_CASE("check --read-metadata reads a new zip outside the mirror and counts i
   CHECK_FALSE(fs::exists(f.dest));
 }
 
-TEST_CASE("check after a sync: how much is mirrored, only conditional or HEAD requests, nothing written, and a "
-          "new release upstream seen without reading it",
-          "[check][depot]") {
+TEST_CASE(
+    "check after a sync: how much is mirrored, only conditional or HEAD requests, nothing written, and a "
+    "new release upstream seen without reading it",
+    "[check][depot]") {
   DepotFixture f;
   REQUIRE(f.sync({"--esx-version", "8.0"}).exit_code == 0);
   SampleDepot depot = f.server.depot();
@@ -245,8 +246,9 @@ TEST_CASE("check with an expired, invalid or not yet entitled token: exit 4 with
     std::string token, words;
   };
   for (const Case& c : {Case{kExpiredToken, "HTTP 401: the download token has expired"},
-                        Case{"NotAValidTokenAtAll0123456789", "HTTP 403: the download token is invalid, missing, or "
-                                                              "this site is not entitled"}}) {
+                        Case{"NotAValidTokenAtAll0123456789",
+                             "HTTP 403: the download token is invalid, missing, or "
+                             "this site is not entitled"}}) {
     INFO(c.words);
     f.write_token(c.token + "\n");
     ProcessResult r = check(f, {"--esx-version", "8.0.3"});
@@ -280,9 +282,10 @@ TEST_CASE("check with an expired, invalid or not yet entitled token: exit 4 with
   CHECK(snapshot(f.dest) == before);
 }
 
-TEST_CASE("check over https: readable with --cacert; a certificate that cannot be verified is exit 4 with sync's "
-          "words, naming the host",
-          "[check][depot][https]") {
+TEST_CASE(
+    "check over https: readable with --cacert; a certificate that cannot be verified is exit 4 with sync's "
+    "words, naming the host",
+    "[check][depot][https]") {
   TestCa ca, stranger("stranger");
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite(), ca.for_loopback());
   REQUIRE(f.source().rfind("https://127.0.0.1:", 0) == 0);
@@ -321,8 +324,8 @@ TEST_CASE("check: one unreadable source does not stop the others; usage errors e
   ProcessResult none = run_process(binary_path(), {"check", "--dest", f.dest.string()});
   CHECK(none.exit_code == 2);
   CHECK(has(none.err, "check needs --source"));
-  ProcessResult ftp = run_process(binary_path(), {"check", "--source", "ftp://vendor.example/x.xml", "--dest",
-                                                  f.dest.string()});
+  ProcessResult ftp =
+      run_process(binary_path(), {"check", "--source", "ftp://vendor.example/x.xml", "--dest", f.dest.string()});
   CHECK(ftp.exit_code == 2);
   CHECK(has(ftp.err, "is not an http(s) URL"));
   CHECK(f.server.hits().empty());
@@ -347,7 +350,7 @@ TEST_CASE("check of a legacy site: bundle sizes by HEAD on a fresh dest, then wh
   CHECK(v["mirrored"] == 0);
   for (const std::string& id : k301) {
     INFO(id);
-    CHECK(f.server.count(site.bundle_path(id)) == 1);  // one HEAD...
+    CHECK(f.server.count(site.bundle_path(id)) == 1);       // one HEAD...
     CHECK(f.server.body_count(site.bundle_path(id)) == 0);  // ...and no body
   }
   CHECK_FALSE(fs::exists(f.dest));

@@ -109,9 +109,10 @@ void next_second() { std::this_thread::sleep_for(std::chrono::milliseconds(1100)
 
 }  // namespace
 
-TEST_CASE("mail: a legacy night lists each placed bundle, critical and security first, then the summary; a night "
-          "with nothing new stays one line",
-          "[mail][legacy]") {
+TEST_CASE(
+    "mail: a legacy night lists each placed bundle, critical and security first, then the summary; a night "
+    "with nothing new stays one line",
+    "[mail][legacy]") {
   MirrorFixture f;
   const SampleSite site = f.server.site();
   const fs::path report_file = f.tmp / "report.json";
@@ -129,8 +130,8 @@ TEST_CASE("mail: a legacy night lists each placed bundle, critical and security 
   for (const std::string& line : listed) {
     const SamplePatch& patch = site.patch(id_of(line));
     INFO(line);
-    CHECK(std::regex_match(line, std::regex("new +" + patch.id + " +" + patch.classification + " +" +
-                                            patch.iso_date + " +3\\.0\\.1 +-")));
+    CHECK(std::regex_match(
+        line, std::regex("new +" + patch.id + " +" + patch.classification + " +" + patch.iso_date + " +3\\.0\\.1 +-")));
   }
 
   // --report: the same list, in the same order, with the same facts.
@@ -183,9 +184,10 @@ TEST_CASE("mail: a legacy night lists each placed bundle, critical and security 
   CHECK(lines_of(status.out) == night);
 }
 
-TEST_CASE("mail: a depot night lists each bulletin made available, with severity, category, date, versions and "
-          "summary; status --new --since gives the same list from the catalog",
-          "[mail][depot]") {
+TEST_CASE(
+    "mail: a depot night lists each bulletin made available, with severity, category, date, versions and "
+    "summary; status --new --since gives the same list from the catalog",
+    "[mail][depot]") {
   DepotFixture f;
   const fs::path report_file = f.tmp / "report.json";
   ProcessResult first = f.sync({"--esx-version", "8.0", "--report", report_file.string()});
@@ -272,9 +274,10 @@ TEST_CASE("mail: a depot night lists each bulletin made available, with severity
   CHECK(f.command("status", {"--since", "2000-01-01"}).exit_code == 2);  // --since needs --new
 }
 
-TEST_CASE("mail: a mirror upgraded from schema 4 lists nothing as new on its first night, and status --new "
-          "still knows when everything was placed",
-          "[mail][depot][legacy]") {
+TEST_CASE(
+    "mail: a mirror upgraded from schema 4 lists nothing as new on its first night, and status --new "
+    "still knows when everything was placed",
+    "[mail][depot][legacy]") {
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
   const Strings args = {"--source", f.server.index_url(), "--esx-version", "8.0.3", "--esx-version", "3.0.1"};
   ProcessResult first = f.sync(args);
