@@ -93,12 +93,14 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
     DetectedSource found = detect_source(settings, db, stored);
     outcome.kind = to_string(found.kind);
     if (found.kind == SourceKind::depot) {
-      DepotSource depot{stored, url, depot_source_name(stored)};
+      std::map<std::string, std::string> renames;  // [depot_names], its URLs in stored form as `stored` is
+      for (const auto& [from, to] : settings.depot_names) renames[settings.network.secrets.stored(from)] = to;
+      DepotSource depot{stored, url, depot_source_name(stored, renames)};
       outcome.name = depot.name;
       for (const SourceReport& other : report.sources) {
         if (other.kind == "depot" && other.name == depot.name) {
           throw Error(ExitCode::source, fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
-                                                    "different --dest directories",
+                                                    "different --dest directories, or name one apart in [depot_names]",
                                                     other.url, outcome.url, settings.dest.string(), depot.name));
         }
       }
