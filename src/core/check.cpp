@@ -183,13 +183,15 @@ std::vector<std::string> legacy_offers(store::Catalog& catalog, const std::strin
 
 void probe_depot(const Probe& p, const std::string& stored, const std::string& url, std::optional<net::Response> index,
                  SourceCheck& out) {
-  DepotSource source{stored, url, depot_source_name(stored)};
+  std::map<std::string, std::string> renames;  // [depot_names], its URLs in stored form as sync reads them
+  for (const auto& [from, to] : p.settings.depot_names) renames[p.settings.network.secrets.stored(from)] = to;
+  DepotSource source{stored, url, depot_source_name(stored, renames)};
   out.source.name = source.name;
   for (const SourceCheck& other : p.report.sources) {
     if (other.source.kind == "depot" && other.source.name == source.name) {
       throw Error(ExitCode::source,
                   fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
-                              "different --dest directories",
+                              "different --dest directories, or name one apart in [depot_names]",
                               other.source.url, out.source.url, p.settings.dest.string(), source.name));
     }
   }

@@ -397,3 +397,16 @@ TEST_CASE("check takes no lock: it runs while a sync holds the mirror, and reads
   CHECK(report["sources"][0]["versions"][0]["mirrored"] == depot.vibs_for({"8.0.3"}).size());
   CHECK(holder.wait().exit_code == 0);
 }
+
+TEST_CASE("check reads a depot under its [depot_names] directory: the name, and what that mirror holds",
+          "[check][depot][depot-names]") {
+  DepotFixture f;
+  f.configure("[depot_names]\nmain = \"esxi-main\"\n");
+  REQUIRE(f.sync({"--esx-version", "8.0.3"}).exit_code == 0);
+  const SampleDepot depot = f.server.depot();
+  const json report = parsed(check(f, {"--esx-version", "8.0.3", "--json"}));
+  CHECK(report["exit_code"] == 0);
+  CHECK(report["sources"][0]["name"] == "esxi-main");
+  CHECK(report["sources"][0]["versions"][0]["mirrored"] == depot.vibs_for({"8.0.3"}).size());
+  CHECK(report["sources"][0]["versions"][0]["to_fetch"] == 0);
+}
