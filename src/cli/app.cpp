@@ -32,6 +32,7 @@ int dispatch(CommandLine& a) {
   Commands& c = a.commands;
   Options& o = a.options;
   if (c.sync->parsed()) return run_sync(o);
+  if (c.check->parsed()) return run_check(o);
   if (c.list->parsed()) return run_list(o);
   if (c.status->parsed()) return run_status(o);
   if (c.verify->parsed()) return run_verify(o);

@@ -65,8 +65,8 @@ void add_network(CLI::App* command, Options& o) {
       ->group("Network");
 }
 
-void add_sync_options(CLI::App* command, Options& o) {
-  add_common(command, o);
+// What to read and select: sync's and check's.
+void add_selection(CLI::App* command, Options& o) {
   command->add_option("--source", o.sync.sources,
                       "The vendor's patch index page, an online depot's vmw-depot-index.xml, or another "
                       "esxmirror's manifest.json (repeatable; user:password@, ?token= and {token} in it are sent "
@@ -85,6 +85,11 @@ void add_sync_options(CLI::App* command, Options& o) {
   command->add_option("--classification", o.sync.classifications,
                       "Only these classifications (comma-separated, e.g. Security,Critical)")
       ->delimiter(',')->group("Selection");
+}
+
+void add_sync_options(CLI::App* command, Options& o) {
+  add_common(command, o);
+  add_selection(command, o);
   command->add_option("-j,--jobs", o.sync.jobs, "Bundle downloads at once (default 4)")->check(CLI::Range(1, 64));
   command->add_flag("--dry-run", o.sync.dry_run,
                     "Print each bundle that would be fetched, replaced or linked (id, versions, date, size, URL); "
@@ -103,6 +108,17 @@ Commands build_commands(CLI::App& app, Options& o) {
   c.sync = app.add_subcommand("sync", "Mirror the selected versions' patches: discover, fetch, verify, unpack, place");
   add_sync_options(c.sync, o);
 
+  c.check = app.add_subcommand("check", "Probe each source cheaply (index documents conditionally, metadata zips and "
+                                        "new bundles by HEAD): what a sync would mirror per version and how much "
+                                        "is already mirrored; changes nothing, takes no lock");
+  add_common(c.check, o);
+  add_selection(c.check, o);
+  c.check->add_flag("--read-metadata", o.read_metadata,
+                    "Also download the metadata zips that changed or were never read (into a temporary directory) "
+                    "to count their bulletins, VIBs and bytes");
+  c.check->add_flag("--json", o.json, "JSON instead of text (for monitoring)");
+  add_network(c.check, o);
+
   c.list = app.add_subcommand("list", "What the catalog knows: id, versions, date, class, state, path (KB notes: "
                                       "state no-bundle)");
   add_common(c.list, o);
@@ -116,6 +132,14 @@ Commands build_commands(CLI::App& app, Options& o) {
                                           "mirror's size per source and version, what prune would free");
   add_common(c.status, o);
   c.status->add_flag("--json", o.json, "JSON instead of text");
+  CLI::Option* new_items =
+      c.status->add_flag("--new", o.new_items,
+                         "Instead: what was placed or replaced (bundles, depot bulletins), critical and security "
+                         "first, as the nightly mail lists it");
+  c.status->add_option("--since", o.since,
+                       "With --new: since this UTC date or time (2026-11-22, 2026-11-22T02:30); default: the start "
+                       "of the last run")
+      ->needs(new_items);
 
   c.verify = app.add_subcommand("verify", "Re-hash the mirror against the catalog; exit 1 if anything changed or is missing");
   add_common(c.verify, o);

@@ -22,6 +22,11 @@ struct Options {
   // list
   std::string state_filter;
   bool json = false;
+  // status --new
+  bool new_items = false;
+  std::string since;          // ISO 8601 date or time; empty: the start of the last run
+  // check
+  bool read_metadata = false;
   // verify
   bool repair = false;
   // retry
@@ -34,6 +39,7 @@ struct Options {
 // The commands, bound to `options`. `commands` receives each subcommand by name.
 struct Commands {
   CLI::App* sync = nullptr;
+  CLI::App* check = nullptr;
   CLI::App* list = nullptr;
   CLI::App* status = nullptr;
   CLI::App* verify = nullptr;

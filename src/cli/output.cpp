@@ -133,11 +133,47 @@ void print_depot_lines(const RunReport& report) {
   }
 }
 
+// Under -q the summary is kept only when something failed.
+bool summary_shown(const RunReport& report, const Options& options) {
+  int failed = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
+  return !options.quiet || failed > 0 || report.exit_code != ExitCode::ok;
+}
+
+// "critical/security", "Security", or "-".
+std::string level_of(const NewItem& item) {
+  std::string level = item.classification.empty() ? "-" : item.classification;
+  if (!item.category.empty()) level += "/" + item.category;
+  return level;
+}
+
 }  // namespace
+
+std::string new_item_lines(const std::vector<NewItem>& items) {
+  std::size_t id_width = 14, level_width = 8;
+  for (const NewItem& item : items) {
+    id_width = std::max(id_width, item.id.size());
+    level_width = std::max(level_width, level_of(item).size());
+  }
+  std::string out;
+  for (const NewItem& item : items) {
+    std::string about = item.summary.empty() ? "-" : item.summary;
+    if (!item.source.empty()) about = item.source + ": " + about;
+    out += fmt::format("{:<8} {:<{}} {:<{}} {:<10} {:<12} {}\n", item.replaced ? "replaced" : "new", item.id,
+                       id_width, level_of(item), level_width, item.release_date.value_or("undated"),
+                       item.versions.empty() ? "-" : util::join(item.versions, ","), about);
+  }
+  return out;
+}
+
+void print_new_items(const RunReport& report, const Options& options) {
+  if (report.new_items.empty() || !summary_shown(report, options)) return;
+  std::string out = new_item_lines(report.new_items);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
 
 void print_summary(const RunReport& report, const Options& options) {
   int failed = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
-  if (options.quiet && failed == 0 && report.exit_code == ExitCode::ok) return;
+  if (!summary_shown(report, options)) return;
   for (const SourceReport& s : report.sources) {
     if (s.exit_code == ExitCode::source && s.message != report.message) print_error(s.message);
   }

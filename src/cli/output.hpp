@@ -2,6 +2,7 @@
 // The one place that decides what reaches the operator: log sinks, levels, the summary line.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "cli/options.hpp"
 #include "esxmirror/core/report.hpp"
@@ -28,6 +29,12 @@ void print_dry_run_plan(const RunReport& report, const Options& options);
 // The one summary line of a sync on stdout (kept under -q only when something failed).
 void print_summary(const RunReport& report, const Options& options);
 
+// One line per item of what is new (label new/replaced, id, classification or severity/category, release
+// date, versions, depot and summary), in the order given; the id and level columns fit their longest.
+std::string new_item_lines(const std::vector<NewItem>& items);
+// After a sync that placed or replaced anything: new_item_lines on stdout, before the summary line and
+// whenever the summary line is printed.
+void print_new_items(const RunReport& report, const Options& options);
 // What a prune removed (dry run: would remove) on stdout, one line each (action, id, versions, bytes,
 // why), then its summary line "esxmirror: prune: ..."; nothing under -q.
 void print_prune(const PruneReport& report, const Options& options);

@@ -3,7 +3,25 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "esxmirror/util/clock.hpp"
+
 namespace esxmirror::cli {
+
+nlohmann::json new_items_json(const std::vector<NewItem>& items) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const NewItem& item : items) {
+    list.push_back({{"id", item.id},
+                    {"source", item.source},
+                    {"classification", item.classification},
+                    {"category", item.category},
+                    {"release_date", item.release_date ? nlohmann::json(*item.release_date) : nlohmann::json(nullptr)},
+                    {"summary", item.summary},
+                    {"versions", item.versions},
+                    {"replaced", item.replaced},
+                    {"placed_at", util::iso8601(util::from_unix(item.placed_at))}});
+  }
+  return list;
+}
 
 std::string render_run_report(const RunReport& report) {
   nlohmann::json patches = nlohmann::json::array();
@@ -76,7 +94,8 @@ std::string render_run_report(const RunReport& report) {
                          {"warnings", report.warnings},
                          {"patches", patches},
                          {"sources", sources},
-                         {"pruned", pruned}};
+                         {"pruned", pruned},
+                         {"new", new_items_json(report.new_items)}};
   return json.dump(2) + "\n";
 }
 

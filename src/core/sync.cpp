@@ -16,6 +16,7 @@
 #include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/core/source_kind.hpp"
+#include "esxmirror/core/whats_new.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
@@ -175,6 +176,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     for (const std::string& url : settings.sources) {
       mirror_source(settings, url, rules, db, catalog, report, clock, page_failures);
     }
+    if (!settings.dry_run) report.new_items = record_new_items(db, report, util::to_unix(clock.now()));
     if (settings.retention.prune_after_sync) report.pruned = prune_locked(settings, catalog, clock);
     if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
     // Nothing new to say when no source could be read: what is published stays as it is.

@@ -13,7 +13,7 @@ constexpr const char* kStates[] = {"discovered", "downloading", "verified", "pla
 
 const char* kBundleColumns =
     "patch_id, state, failures, last_error, next_retry_at, md5, sha256, size, verified_md5_expected, path, "
-    "placed_at, layout, pruned_at, pruned_versions, pruned_reason";
+    "placed_at, layout, pruned_at, pruned_versions, pruned_reason, first_placed_at";
 
 const char* to_string(BundleLayout layout) { return layout == BundleLayout::nested ? "nested" : "flat"; }
 
@@ -45,6 +45,7 @@ BundleRow read_bundle(const Database& db, const Statement& s, int first) {
     row.pruned_versions = util::split(*versions, ' ');
   }
   row.pruned_reason = s.optional_text(first + 14);
+  row.first_placed_at = s.optional_integer(first + 15);
   return row;
 }
 
@@ -184,9 +185,10 @@ void Catalog::mark_placed(const std::string& id, const Placed& placed, std::int6
   db_.prepare(
          "UPDATE bundles SET state = 'placed', failures = 0, last_error = NULL, next_retry_at = NULL, md5 = ?, "
          "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ?, layout = ?, "
-         "pruned_at = NULL, pruned_versions = NULL, pruned_reason = NULL WHERE patch_id = ?")
+         "pruned_at = NULL, pruned_versions = NULL, pruned_reason = NULL, first_placed_at = COALESCE(first_placed_at, ?) "
+         "WHERE patch_id = ?")
       .bind(placed.md5, placed.sha256, placed.size, placed.verified_md5_expected, placed.path, now, now,
-            to_string(placed.layout), id)
+            to_string(placed.layout), now, id)
       .run();
   db_.prepare("DELETE FROM placements WHERE patch_id = ?").bind(id).run();
   auto insert_placement =

@@ -43,6 +43,25 @@ void check_header(const std::filesystem::path& path) {
   }
 }
 
+// How an in-memory copy reads `path` without leaving a trace beside it. Even read-only, SQLite creates a
+// WAL database's -wal and -shm files when they are missing (and leaves them): when they are, no one has the
+// database open, and it is read as immutable (no locks, no side files). When they exist (a sync runs), it
+// is read through them, as a reader.
+std::string copy_source_uri(const std::filesystem::path& path) {
+  std::string uri = "file:";
+  for (char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  std::error_code ec;
+  bool in_use =
+      std::filesystem::exists(path.string() + "-wal", ec) || std::filesystem::exists(path.string() + "-shm", ec);
+  return uri + (in_use ? "?mode=ro" : "?immutable=1");
+}
+
 }  // namespace
 
 // ---- Statement ----
@@ -144,7 +163,7 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   if (mode == Mode::in_memory && exists) {
     // Work on a private copy so a dry run changes nothing on disk.
     sqlite3* source = nullptr;
-    rc = sqlite3_open_v2(path.c_str(), &source, SQLITE_OPEN_READONLY, nullptr);
+    rc = sqlite3_open_v2(copy_source_uri(path).c_str(), &source, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
     if (rc == SQLITE_OK) {
       sqlite3_backup* backup = sqlite3_backup_init(db_, "main", source, "main");
       if (backup) {

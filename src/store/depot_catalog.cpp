@@ -313,9 +313,14 @@ std::vector<BulletinEntry> DepotCatalog::bulletin_entries() {
   std::map<std::string, VibRow> vib_rows = vibs();
   std::map<std::string, std::set<std::string>> zips = bulletin_metadata();
   std::map<std::string, DocumentRow> docs = documents();
+  std::map<std::string, std::int64_t> placed_at;
+  auto times = db_.prepare("SELECT id, placed_at FROM depot_bulletins WHERE source = ? AND placed_at IS NOT NULL");
+  times.bind(source_);
+  while (times.step()) placed_at.emplace(times.text(0), times.integer(1));
   std::vector<BulletinEntry> entries;
   for (BulletinRow& bulletin : bulletins()) {
-    BulletinEntry entry{std::move(bulletin), "placed", {}, std::nullopt};
+    BulletinEntry entry{std::move(bulletin), "placed", {}, std::nullopt, std::nullopt};
+    if (auto when = placed_at.find(entry.bulletin.id); when != placed_at.end()) entry.placed_at = when->second;
     for (const std::string& zip : zips[entry.bulletin.id]) {
       auto doc = docs.find(zip);
       if (doc != docs.end() && doc->second.published_sha256) entry.published_in.push_back(zip);
@@ -336,6 +341,20 @@ std::vector<BulletinEntry> DepotCatalog::bulletin_entries() {
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+std::vector<BulletinEntry> DepotCatalog::record_placed_bulletins(std::int64_t now) {
+  std::vector<BulletinEntry> placed_now;
+  Database::Transaction transaction(db_);
+  auto mark = db_.prepare("UPDATE depot_bulletins SET placed_at = ? WHERE source = ? AND id = ?");
+  for (BulletinEntry& entry : bulletin_entries()) {
+    if (entry.state != "placed" || entry.placed_at) continue;
+    mark.bind(now, source_, entry.bulletin.id).run();
+    entry.placed_at = now;
+    placed_now.push_back(std::move(entry));
+  }
+  transaction.commit();
+  return placed_now;
 }
 
 std::optional<SourceRow> find_source(Database& db, const std::string& url) {

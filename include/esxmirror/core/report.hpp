@@ -46,6 +46,17 @@ struct VibFailure {
   std::string reason = {};            // "VIB <id> (<file>): <why>"
 };
 
+// A metadata zip a depot source selected, as the run found it.
+struct MetadataReport {
+  std::string path = {};                       // relative to the depot root
+  std::string version = {};                    // its vendor-index entry's version ("8.0.3")
+  std::string product = {};                    // and product ("embeddedEsx")
+  // "unchanged" (304, or a check's HEAD gave the validators recorded), "read" (fetched and read), "changed"
+  // or "new" (a check's HEAD only: not read, nothing of it counted), "failed" (named in failed_documents).
+  std::string state = {};
+  std::optional<std::uint64_t> size = std::nullopt;  // bytes, when known
+};
+
 // What one --source did.
 struct SourceReport {
   std::string url = {};                        // masked
@@ -65,9 +76,23 @@ struct SourceReport {
   std::vector<std::string> published = {};     // depot documents written this run (relpaths)
   std::vector<std::string> failed_documents = {};  // one line each: vendor index, metadata zip, conflicts
   std::vector<VibFailure> failed_vibs = {};
+  std::vector<MetadataReport> metadata = {};   // depot: the selected metadata zips, in vendor-index order
   std::vector<std::string> removed = {};     // VIBs and zips removed this run: unreferenced past the grace period
   std::uint64_t bytes_removed = 0;
   std::uint64_t bytes_unreferenced = 0;       // still kept: unreferenced, inside the grace period
+};
+
+// A bundle or bulletin a run made available to hosts (the nightly mail's list, `status --new`).
+struct NewItem {
+  std::string id = {};
+  std::string source = {};                     // depot: its name; legacy bundles: empty
+  std::string classification = {};            // legacy: the page's classification; depot: the severity
+  std::string category = {};                   // depot: security, bugfix, enhancement...; legacy: empty
+  std::optional<std::string> release_date = std::nullopt;
+  std::string summary = {};                    // depot: the bulletin's summary; legacy: what it supersedes
+  std::vector<std::string> versions = {};      // legacy: where it is placed; depot: its platforms' versions
+  bool replaced = false;                       // legacy: placed before, fetched again (its md5 changed)
+  std::int64_t placed_at = 0;                  // unix seconds
 };
 
 struct RunReport {
@@ -87,6 +112,7 @@ struct RunReport {
   int converted = 0;                      // bundle directories converted to the flat layout (schema 2)
   std::optional<PruneReport> pruned;      // prune_after_sync: what the prune at the end removed
   bool dry_run = false;
+  std::vector<NewItem> new_items;         // what this run placed or replaced, most urgent first
 
   int count(PatchOutcome which) const;
 };

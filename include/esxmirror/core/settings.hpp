@@ -47,6 +47,9 @@ struct SyncSettings {
   int jobs = 4;                                 // bundle transfers at once
   int page_jobs = 16;                           // page requests at once (small, latency-bound)
   bool dry_run = false;
+  // `esxmirror check` (with dry_run): a depot's metadata zips are asked for by HEAD, conditionally; one that
+  // changed or was never read is reported with its size and not read.
+  bool probe_metadata = false;
   bool keep_archives = false;
   // Detail pages of placed patches are revalidated (conditional GET) in rolling slices when the index
   // is unchanged: each run checks the least recently checked 1/window of them (at least

@@ -47,8 +47,9 @@ struct BundleRow {
   std::optional<std::int64_t> size;
   std::optional<std::string> verified_md5_expected;
   std::optional<std::string> path;
-  std::optional<std::int64_t> placed_at;
+  std::optional<std::int64_t> placed_at;        // the last placement (a replacement is one)
   BundleLayout layout = BundleLayout::flat;
+  std::optional<std::int64_t> first_placed_at;  // the first (schema 5); kept when the copy is forgotten
   // Set when retention removes it (pruning, pruned): when that was decided, the versions a newer bundle
   // covered then (a sync fetches it again only for a version outside these), and why.
   std::optional<std::int64_t> pruned_at;
@@ -128,7 +129,8 @@ class Catalog {
                      const std::optional<std::string>& verified_md5_expected, std::int64_t now);
   // Records a failure: increments `failures`, stores the error and when it is due again.
   void mark_failed(const std::string& id, const std::string& error, std::int64_t next_retry_at, std::int64_t now);
-  // Records a placed bundle with its placements and file hashes, in one transaction.
+  // Records a placed bundle with its placements and file hashes, in one transaction; placed_at = now, and
+  // first_placed_at = now unless it was placed before.
   void mark_placed(const std::string& id, const Placed& placed, std::int64_t now);
   // The placed copy is gone from disk (removed by hand): back to `discovered`, without placements or
   // file hashes, so nothing lists it as placed until it is fetched again.

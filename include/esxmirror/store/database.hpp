@@ -72,7 +72,8 @@ class Database {
   enum class Mode {
     read_write,  // create if missing, migrate to the newest schema
     read_only,   // must exist; refused if its schema is older or newer than this build's
-    in_memory    // a private copy of `path` (if it exists) in memory: for --dry-run
+    in_memory    // a private copy of `path` (if it exists) in memory, made without writing beside it (no
+                 // -wal or -shm left): for --dry-run and check
   };
   // Opens the state database; WAL mode, foreign keys on, busy timeout. Refuses a file that is not a
   // database, is damaged, or has a newer schema than this build, with a message saying how to recover.

@@ -75,6 +75,7 @@ struct BulletinEntry {
   std::string state;
   std::vector<std::string> published_in;         // relpaths of the published zips naming it
   std::optional<std::string> last_error;         // of its first failed VIB
+  std::optional<std::int64_t> placed_at;         // when it was first "placed" (record_placed_bulletins)
 };
 
 class DepotCatalog {
@@ -126,6 +127,9 @@ class DepotCatalog {
   std::map<std::string, std::set<std::string>> bulletin_metadata();
   // Every bulletin with its state (for list and status), ordered as bulletins().
   std::vector<BulletinEntry> bulletin_entries();
+  // Bulletins "placed" now that never were before get placed_at = now, in one transaction; returns them
+  // (what a run made available to hosts for the first time).
+  std::vector<BulletinEntry> record_placed_bulletins(std::int64_t now);
 
  private:
   Database& db_;

@@ -5,6 +5,7 @@
 namespace esxmirror::cli {
 
 int run_sync(Options& options);
+int run_check(Options& options);
 int run_list(const Options& options);
 int run_status(const Options& options);
 int run_verify(Options& options);

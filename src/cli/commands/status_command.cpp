@@ -5,7 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands/commands.hpp"
+#include "cli/output.hpp"
+#include "cli/run_outputs.hpp"
+#include "esxmirror/core/error.hpp"
 #include "esxmirror/core/prune.hpp"
+#include "esxmirror/core/whats_new.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/depot_catalog.hpp"
@@ -32,6 +36,39 @@ std::vector<FailedVib> failed_vibs(store::Database& db) {
     }
   }
   return failed;
+}
+
+// --since as unix seconds; nullopt when not given. Throws Error(usage) for a value that is no date.
+std::optional<std::int64_t> parse_since(const Options& options) {
+  if (options.since.empty()) return std::nullopt;
+  std::optional<util::TimePoint> since = util::parse_iso8601(options.since);
+  if (!since) {
+    throw Error(ExitCode::usage, fmt::format("--since {} is not a UTC date or time: write it as 2026-11-22 or "
+                                             "2026-11-22T02:30",
+                                             options.since));
+  }
+  return util::to_unix(*since);
+}
+
+// status --new: what is new since `since` (default: the start of the last run, what its mail listed; 0
+// before any run), as the nightly mail prints it.
+int show_new_items(const Options& options, store::Database& db, std::optional<std::int64_t> since) {
+  if (!since) {
+    std::vector<store::RunRow> last = store::Catalog(db).recent_runs(1);
+    since = last.empty() ? 0 : last.front().started_at;
+  }
+  std::vector<NewItem> items = new_since(db, *since);
+  const std::string from = util::iso8601(util::from_unix(*since));
+  std::string out;
+  if (options.json) {
+    out = nlohmann::json({{"since", from}, {"new", new_items_json(items)}}).dump(2) + "\n";
+  } else if (items.empty()) {
+    out = fmt::format("nothing placed since {}\n", from);
+  } else {
+    out = new_item_lines(items);
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
 }
 
 std::uint64_t total_bytes(const std::vector<RemovalCandidate>& candidates) {
@@ -104,7 +141,9 @@ std::string retention_text(const RetentionStatus& r) {
 }  // namespace
 
 int run_status(const Options& options) {
+  std::optional<std::int64_t> since = parse_since(options);
   store::Database db(options.sync.state_path(), store::Database::Mode::read_only);
+  if (options.new_items) return show_new_items(options, db, since);
   store::Catalog catalog(db);
   std::vector<store::RunRow> runs = catalog.recent_runs(10);
   std::int64_t now = util::to_unix(util::system_clock().now());

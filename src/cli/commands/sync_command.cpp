@@ -96,6 +96,7 @@ int run_sync(Options& options) {
   if (!options.metrics_file.empty() && !report.dry_run) write_metrics(options, report);
   if (options.report_file != "-") {
     print_dry_run_plan(report, options);
+    print_new_items(report, options);
     print_summary(report, options);
     if (report.pruned) print_prune(*report.pruned, options);
   }

@@ -60,6 +60,13 @@ struct DepotSnapshot {
 // read is a warning and an outcome of partial (the rest is mirrored).
 DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> index);
 
+// `esxmirror check` (SyncSettings::probe_metadata): `request`, the GET of a selected metadata zip, as a HEAD
+// instead, conditional on what was recorded when the zip was last read (`known`; nullptr: never read).
+net::Request metadata_probe(net::Request request, const store::DocumentRow* known);
+// True when a probe's 200 shows the copy read before: its ETag, or without one its Last-Modified, is the
+// one recorded (a server that ignores If-None-Match on HEAD). False when `known` is nullptr.
+bool probe_unchanged(const net::Response& response, const store::DocumentRow* known);
+
 // VIBs of `plan.fetch` already under their final name with the right size and sha-256 (placed by a run
 // that was killed before recording them, or a mirror whose state database was lost) are recorded as placed
 // and moved to plan.in_place: verified, not fetched again.

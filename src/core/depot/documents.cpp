@@ -40,6 +40,12 @@ std::vector<net::Response> fetch_all(DepotContext& context, std::vector<net::Req
 
 net::Validators validators_of(const store::DocumentRow& row) { return {row.etag, row.last_modified}; }
 
+const store::DocumentRow* known_row(const std::map<std::string, store::DocumentRow>& known,
+                                   const std::string& relpath) {
+  auto row = known.find(relpath);
+  return row == known.end() ? nullptr : &row->second;
+}
+
 // Why the depot index could not be read, and what to do: the texts operators search for.
 std::string index_failure(const std::string& shown, const net::Response& r) {
   if (r.outcome == net::Outcome::auth && r.status == 401) {
@@ -213,7 +219,7 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     }
   }
 
-  // The selected metadata zips, all at once, into the cache.
+  // The selected metadata zips, all at once, into the cache (a check asks by HEAD instead).
   requests.clear();
   for (const ZipWanted& zip : zips) {
     net::Request request{0, context.stored(zip.url), {}, context.download_dir / zip.relpath};
@@ -222,6 +228,7 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     if (row != known.end() && fs::is_regular_file(context.cache_dir() / zip.relpath, ec)) {
       request.conditional = validators_of(row->second);
     }
+    if (context.settings.probe_metadata) request = metadata_probe(std::move(request), known_row(known, zip.relpath));
     requests.push_back(std::move(request));
   }
   std::vector<net::Response> zip_responses = fetch_all(context, requests, context.settings.page_jobs);
@@ -230,15 +237,28 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     const net::Response& r = zip_responses[i];
     MetadataSnapshot m{zip.relpath, zip.version, zip.product, {}, {}};
     auto row = known.find(zip.relpath);
-    if (r.outcome == net::Outcome::not_modified && row != known.end()) {
+    auto seen = [&](const char* state, std::optional<std::uint64_t> size) {
+      context.outcome.metadata.push_back({zip.relpath, zip.version, zip.product, state, size});
+    };
+    bool unchanged = r.outcome == net::Outcome::not_modified && row != known.end();
+    if (context.settings.probe_metadata && r.outcome == net::Outcome::ok) {
+      unchanged = probe_unchanged(r, known_row(known, zip.relpath));
+      if (!unchanged) {
+        seen(row == known.end() ? "new" : "changed", r.content_length);
+        continue;
+      }
+    }
+    if (unchanged) {
       context.catalog.touch_document(zip.relpath, context.now());
       m.sha256 = row->second.sha256;
       m.contents = context.catalog.metadata_contents(zip.relpath);
       snapshot.metadata.push_back(std::move(m));
+      seen("unchanged", static_cast<std::uint64_t>(row->second.size));
       continue;
     }
     if (r.outcome != net::Outcome::ok) {
       context.outcome.failed_documents.push_back(fmt::format("cannot read the metadata zip {}: {}", zip.shown, r.error));
+      seen("failed", std::nullopt);
       continue;
     }
     try {
@@ -250,11 +270,13 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
       std::error_code ignored;
       fs::remove(requests[i].file, ignored);
       context.outcome.failed_documents.push_back(fmt::format("{}; nothing is published from it", e.what()));
+      seen("failed", r.bytes);
       continue;
     }
     context.catalog.set_metadata_contents(zip.relpath, m.contents, context.now());
     context.catalog.save_document(document_row(context, zip.relpath, store::DocumentKind::metadata, zip.url, r, {}));
     snapshot.metadata.push_back(std::move(m));
+    seen("read", r.bytes);
   }
   return snapshot;
 }

@@ -39,7 +39,7 @@ TEST_CASE("completion: every command offers each of its options", "[doc]") {
       }
     }
   }
-  CHECK(branch_value(script, "", "commands") == " sync list status verify retry prune rules config ");
+  CHECK(branch_value(script, "", "commands") == " sync check list status verify retry prune rules config ");
   CHECK(script.find("complete -F _esxmirror esxmirror") != std::string::npos);
 }
 
@@ -55,6 +55,10 @@ TEST_CASE("completion: file names after a path option and none after a number or
   CHECK(values.find(" --dry-run ") == std::string::npos);
   CHECK(branch_value(script, "/rules/test", "file_positional") == " yes ");
   CHECK(branch_value(script, "/retry", "file_positional").empty());
+  CHECK(branch_value(script, "/check", "path_options").find(" --token-file ") != std::string::npos);
+  CHECK(branch_value(script, "/check", "value_options").find(" --json ") == std::string::npos);
+  CHECK(branch_value(script, "/status", "value_options").find(" --since ") != std::string::npos);
+  CHECK(branch_value(script, "/status", "value_options").find(" --new ") == std::string::npos);
 }
 
 TEST_CASE("completion: a new option is offered with no edit of the script", "[doc]") {

@@ -116,7 +116,8 @@ TEST_CASE("the retention migration keeps every bundle row of a schema-3 database
   REQUIRE(sqlite3_exec(raw,
                        "CREATE TABLE old AS SELECT patch_id, state, failures, last_error, next_retry_at, md5, sha256, "
                        "size, verified_md5_expected, path, placed_at, updated_at, layout FROM bundles; "
-                       "DROP TABLE bundles; ALTER TABLE old RENAME TO bundles; PRAGMA user_version = 3;",
+                       "DROP TABLE bundles; ALTER TABLE old RENAME TO bundles; "
+                       "ALTER TABLE depot_bulletins DROP COLUMN placed_at; PRAGMA user_version = 3;",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
@@ -127,6 +128,7 @@ TEST_CASE("the retention migration keeps every bundle row of a schema-3 database
   CHECK(placed.state == BundleState::placed);
   CHECK(placed.path == "3.0.1/2007-03-29_ESX-1");
   CHECK(placed.placed_at == 100);
+  CHECK(placed.first_placed_at == 100);  // migration 5: first placed when last placed, as far as is known
   CHECK(placed.md5 == "5a5d1185a283150ed7485d1fd90e1b02");
   CHECK(catalog.entries()[0].placements.size() == 2);
   BundleRow failed = *catalog.bundle("ESX-2");
