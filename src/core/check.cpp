@@ -14,6 +14,7 @@
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/legacy_mirror.hpp"
+#include "esxmirror/core/mirror_source.hpp"
 #include "esxmirror/core/source_kind.hpp"
 #include "esxmirror/source/depot/error.hpp"
 #include "esxmirror/source/depot/selection.hpp"
@@ -216,6 +217,20 @@ void probe_legacy(const Probe& p, const std::string& url, std::optional<net::Res
   count_legacy(p, run.patches, out);
 }
 
+// An upstream esxmirror's legacy tree: its manifest read as a dry run of sync reads it (sizes from its file
+// lists), counted as a legacy source's bundles.
+void probe_upstream_mirror(const Probe& p, const std::string& stored, std::optional<net::Response> manifest,
+                           SourceCheck& out) {
+  RunReport run;
+  out.source.exit_code = mirror_upstream(p.settings, stored, p.catalog, run, p.clock, std::move(manifest));
+  p.report.warnings.insert(p.report.warnings.end(), run.warnings.begin(), run.warnings.end());
+  out.source.requests += run.requests;
+  std::set<std::string> versions;
+  for (const PatchReport& patch : run.patches) versions.insert(patch.versions.begin(), patch.versions.end());
+  out.offered.assign(versions.begin(), versions.end());
+  count_legacy(p, run.patches, out);
+}
+
 SourceCheck probe_source(const Probe& p, const std::string& url) {
   const std::string stored = p.settings.network.secrets.stored(url);
   SourceCheck out;
@@ -226,6 +241,8 @@ SourceCheck probe_source(const Probe& p, const std::string& url) {
     // The index read to tell the kind is counted by the pass it is handed to.
     if (found.kind == SourceKind::depot) {
       probe_depot(p, stored, url, std::move(found.index), out);
+    } else if (found.kind == SourceKind::mirror) {
+      probe_upstream_mirror(p, stored, std::move(found.index), out);
     } else {
       probe_legacy(p, url, std::move(found.index), out);
     }
