@@ -69,7 +69,7 @@ std::vector<DepotListing> depot_listings(store::Database& db) {
       if (doc.kind == store::DocumentKind::depot_index) listing.published = true;
       if (doc.kind == store::DocumentKind::metadata) listing.metadata.push_back(source.name + "/" + relpath);
     }
-    for (const store::BulletinEntry& entry : depot.bulletin_entries()) listing.bulletins += entry.state == "placed";
+    listing.bulletins = static_cast<int>(depot.placed_bulletin_count());
     listings.push_back(std::move(listing));
   }
   return listings;
