@@ -28,6 +28,7 @@ CREATE TABLE depot_documents (
   body             BLOB,
   published_sha256 TEXT,
   published_at     INTEGER,
+  unlisted_since   INTEGER,                -- published, but no selected entry names it since then
   PRIMARY KEY (source, relpath)
 );
 

@@ -38,6 +38,7 @@ int dispatch(CommandLine& a) {
   if (c.retry->parsed()) return run_retry(o);
   if (c.rules_test->parsed()) return run_rules_test(o);
   if (c.config_show->parsed()) return run_config_show(o);
+  if (c.prune->parsed()) return run_prune(o);
   throw Error(ExitCode::usage, "no command given; see esxmirror --help");
 }
 

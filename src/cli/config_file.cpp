@@ -84,6 +84,7 @@ const std::map<std::string, Setter>& top_level_keys() {
        }},
       {"token_file", [](auto& c, auto& n, auto& k, Options& o) { o.token_file = get_string(c, n, k); }},
       {"depot_products", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_products = get_strings(c, n, k); }},
+      {"depot_keep_unreferenced_days", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_keep_unreferenced = std::chrono::hours(24 * get_int(c, n, k, 0, 3650)); }},
       {"esx_version", [](auto& c, auto& n, auto& k, Options& o) { o.sync.versions = get_strings(c, n, k); }},
       {"classification", [](auto& c, auto& n, auto& k, Options& o) { o.sync.classifications = get_strings(c, n, k); }},
       {"dest", [](auto& c, auto& n, auto& k, Options& o) { o.sync.dest = get_string(c, n, k); }},
@@ -119,6 +120,8 @@ const std::map<std::string, Setter>& top_level_keys() {
       {"max_unpack_bytes", [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_total_bytes = get_bytes(c, n, k); }},
       {"max_unpack_entries", [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_entries = static_cast<std::uint64_t>(get_int(c, n, k, 1, 100000000)); }},
       {"max_unpack_ratio", [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_ratio = get_number(c, n, k, 1.0); }},
+      {"keep_superseded_days", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retention.keep_superseded_days = static_cast<int>(get_int(c, n, k, 0, 36500)); }},
+      {"prune_after_sync", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retention.prune_after_sync = get_bool(c, n, k); }},
   };
   return keys;
 }
@@ -179,6 +182,7 @@ std::string render_config(const Options& o) {
   t.insert("source_kind", to_string(s.source_kind));
   t.insert("token_file", o.token_file);
   t.insert("depot_products", strings(s.depot_products));
+  t.insert("depot_keep_unreferenced_days", static_cast<std::int64_t>(s.depot_keep_unreferenced.count() / 86400));
   t.insert("esx_version", strings(s.versions));
   t.insert("classification", strings(s.classifications));
   t.insert("dest", s.dest.string());
@@ -214,6 +218,9 @@ std::string render_config(const Options& o) {
   t.insert("max_unpack_bytes", static_cast<std::int64_t>(s.limits.max_total_bytes));
   t.insert("max_unpack_entries", static_cast<std::int64_t>(s.limits.max_entries));
   t.insert("max_unpack_ratio", s.limits.max_ratio);
+  // Unset (kept for ever) has no TOML value: the key is left out, as in a file that does not set it.
+  if (s.retention.keep_superseded_days) t.insert("keep_superseded_days", *s.retention.keep_superseded_days);
+  t.insert("prune_after_sync", s.retention.prune_after_sync);
   toml::table rules;
   for (const auto& [name, patterns] : s.rules.patterns) rules.insert(name, strings(patterns));
   t.insert("rules", rules);

@@ -105,10 +105,12 @@ Commands build_commands(CLI::App& app, Options& o) {
   add_common(c.list, o);
   c.list->add_option("--esx-version", o.sync.versions, "Only patches for this version (repeatable)");
   c.list->add_option("--state-filter", o.state_filter,
-                     "Only this state: discovered, downloading, verified, placed, failed, no-bundle (KB notes)");
+                     "Only this state: discovered, downloading, verified, placed, failed, pruning, pruned (removed by "
+                     "prune), no-bundle (KB notes)");
   c.list->add_flag("--json", o.json, "JSON instead of a table");
 
-  c.status = app.add_subcommand("status", "Last runs, failed patches with their errors and next retry");
+  c.status = app.add_subcommand("status", "Last runs, failed patches with their errors and next retry, the "
+                                          "mirror's size per source and version, what prune would free");
   add_common(c.status, o);
   c.status->add_flag("--json", o.json, "JSON instead of text");
 
@@ -122,6 +124,20 @@ Commands build_commands(CLI::App& app, Options& o) {
   add_common(c.retry, o);
   c.retry->add_option("ids", o.ids, "Patch ids, e.g. ESX-1000039");
   c.retry->add_flag("--all-failed", o.all_failed, "Every failed patch");
+
+  c.prune = app.add_subcommand("prune", "Remove what retention no longer keeps: legacy bundles superseded by newer "
+                                        "placed bundles (keep_superseded_days; default: kept for ever); prints each "
+                                        "and the bytes freed");
+  add_common(c.prune, o);
+  c.prune->add_flag("--dry-run", o.sync.dry_run, "Print what would be removed and the bytes it would free; change "
+                                                 "nothing, take no lock");
+  c.prune->add_option_function<int>(
+             "--keep-superseded-days", [&o](const int& days) { o.sync.retention.keep_superseded_days = days; },
+             "Remove a superseded bundle once the newer bundles superseding it have been placed this many days")
+      ->check(CLI::Range(0, 36500));
+  c.prune->add_option("--esx-version", o.sync.versions,
+                      "A selected version (repeatable; default: the config's esx_version): a bundle whose page lists "
+                      "it stays unless a newer bundle supersedes it there too");
 
   CLI::App* rules = app.add_subcommand("rules", "Page-extraction rules");
   rules->require_subcommand(1);

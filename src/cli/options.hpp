@@ -40,6 +40,7 @@ struct Commands {
   CLI::App* retry = nullptr;
   CLI::App* rules_test = nullptr;
   CLI::App* config_show = nullptr;
+  CLI::App* prune = nullptr;
 };
 Commands build_commands(CLI::App& app, Options& options);
 

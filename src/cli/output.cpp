@@ -123,6 +123,10 @@ void print_depot_lines(const RunReport& report) {
                                          "out a backoff; {} files published",
                                          s.name, s.vibs_placed, util::human_bytes(s.bytes), s.vibs_present,
                                          s.failed_vibs.size(), s.vibs_deferred, s.published.size());
+    if (!s.removed.empty()) {
+      line += fmt::format("; {} unreferenced files removed ({} freed)", s.removed.size(),
+                          util::human_bytes(s.bytes_removed));
+    }
     line += fmt::format("; {} requests ({} documents changed, {} unchanged)", s.requests, s.documents_fetched,
                         s.documents_not_modified);
     std::printf("esxmirror: %s\n", line.c_str());
@@ -171,6 +175,48 @@ void print_summary(const RunReport& report, const Options& options) {
   if (legacy) line += fmt::format(" ({} pages changed, {} unchanged)", report.pages_fetched, report.pages_not_modified);
   line += fmt::format("; exit {}", static_cast<int>(report.exit_code));
   std::printf("esxmirror: %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+namespace {
+
+// "2 bundle(s)", or "2 bundle(s), 5 vib(s)" once there are several kinds.
+std::string counts_by_kind(const std::vector<RemovalCandidate>& removed) {
+  std::vector<std::pair<std::string, int>> counts;
+  for (const RemovalCandidate& c : removed) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& kc) { return kc.first == c.kind; });
+    if (it == counts.end()) {
+      counts.emplace_back(c.kind, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::vector<std::string> parts;
+  for (const auto& [kind, n] : counts) parts.push_back(fmt::format("{} {}(s)", n, kind));
+  return util::join(parts, ", ");
+}
+
+}  // namespace
+
+void print_prune(const PruneReport& report, const Options& options) {
+  if (options.quiet) return;
+  std::string out;
+  const char* verb = report.dry_run ? "would remove" : "removed";
+  for (const RemovalCandidate& c : report.removed) {
+    out += fmt::format("{:<12} {:<14} {:<18} {:>10}  {}{}\n", verb, c.id, util::join(c.versions, ","),
+                       util::human_bytes(c.bytes), c.reason,
+                       c.interrupted ? " (decided by a prune that did not finish)" : "");
+  }
+  if (report.removed.empty()) {
+    out += fmt::format("esxmirror: prune: nothing to remove; {}\n", util::join(report.policies, "; "));
+  } else if (report.dry_run) {
+    out += fmt::format("esxmirror: prune: dry run: {} would be removed, freeing {}\n", counts_by_kind(report.removed),
+                       util::human_bytes(report.bytes()));
+  } else {
+    out += fmt::format("esxmirror: prune: removed {}, freed {}{}\n", counts_by_kind(report.removed),
+                       util::human_bytes(report.bytes()), report.stopped ? " (interrupted)" : "");
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
 }
 

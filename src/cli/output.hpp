@@ -28,4 +28,8 @@ void print_dry_run_plan(const RunReport& report, const Options& options);
 // The one summary line of a sync on stdout (kept under -q only when something failed).
 void print_summary(const RunReport& report, const Options& options);
 
+// What a prune removed (dry run: would remove) on stdout, one line each (action, id, versions, bytes,
+// why), then its summary line "esxmirror: prune: ..."; nothing under -q.
+void print_prune(const PruneReport& report, const Options& options);
+
 }  // namespace esxmirror::cli

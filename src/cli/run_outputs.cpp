@@ -41,7 +41,18 @@ std::string render_run_report(const RunReport& report) {
                        {"bytes_to_fetch", s.bytes_to_fetch},
                        {"published", s.published},
                        {"failed_documents", s.failed_documents},
-                       {"failed_vibs", failed_vibs}});
+                       {"failed_vibs", failed_vibs},
+                       {"removed", s.removed},
+                       {"bytes_removed", s.bytes_removed},
+                       {"bytes_unreferenced", s.bytes_unreferenced}});
+  }
+  nlohmann::json pruned = nullptr;  // prune_after_sync: what the prune at the end removed (or would)
+  if (report.pruned) {
+    pruned = {{"bytes", report.pruned->bytes()}, {"removed", nlohmann::json::array()}};
+    for (const RemovalCandidate& c : report.pruned->removed) {
+      pruned["removed"].push_back({{"kind", c.kind}, {"id", c.id}, {"source", c.source}, {"versions", c.versions},
+                                   {"paths", c.paths}, {"bytes", c.bytes}, {"reason", c.reason}});
+    }
   }
   nlohmann::json counts = nlohmann::json::object();
   for (PatchOutcome o : {PatchOutcome::placed, PatchOutcome::replaced, PatchOutcome::linked, PatchOutcome::skipped,
@@ -64,7 +75,8 @@ std::string render_run_report(const RunReport& report) {
                          {"converted", report.converted},
                          {"warnings", report.warnings},
                          {"patches", patches},
-                         {"sources", sources}};
+                         {"sources", sources},
+                         {"pruned", pruned}};
   return json.dump(2) + "\n";
 }
 
@@ -91,7 +103,7 @@ std::string render_metrics(const RunReport& report, std::int64_t finished_at, st
   }
   metric("esxmirror_last_run_patches", "gauge", "Selected patches by outcome in the last sync.", patches);
   std::string states;
-  for (const char* state : {"discovered", "downloading", "verified", "placed", "failed"}) {
+  for (const char* state : {"discovered", "downloading", "verified", "placed", "failed", "pruning", "pruned"}) {
     auto it = by_state.find(state);
     states += fmt::format("esxmirror_bundles{{state=\"{}\"}} {}\n", state, it == by_state.end() ? 0 : it->second);
   }

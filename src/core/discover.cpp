@@ -54,7 +54,9 @@ std::vector<std::string> pages_to_check(const std::vector<std::string>& links, b
     bool placed = false;
     if (patch != page_patch.end()) {
       auto bundle = bundles.find(patch->second);
-      placed = bundle != bundles.end() && bundle->second.state == store::BundleState::placed;
+      // A pruned bundle is settled too: its page is revalidated in the slices, not every run.
+      placed = bundle != bundles.end() && (bundle->second.state == store::BundleState::placed ||
+                                           bundle->second.state == store::BundleState::pruned);
     } else {
       placed = true;  // a KB note without a bundle: nothing to fetch, settle it like a placed one
     }

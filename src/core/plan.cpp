@@ -32,6 +32,16 @@ PlannedPatch plan_one(const PatchRecord& patch, std::vector<std::string> version
   if (found == input.bundles.end()) return planned;
   const store::BundleRow& bundle = found->second;
 
+  if (bundle.state == store::BundleState::pruning || bundle.state == store::BundleState::pruned) {
+    // Removed by retention because newer placed bundles supersede it under these versions: fetched again
+    // only for a selected version outside them (one selected since).
+    const std::vector<std::string>& covered = bundle.pruned_versions;
+    bool all_covered = std::all_of(planned.versions.begin(), planned.versions.end(), [&](const std::string& v) {
+      return std::find(covered.begin(), covered.end(), v) != covered.end();
+    });
+    if (all_covered) planned.action = Action::skip;
+    return planned;
+  }
   if (bundle.state == store::BundleState::placed && !input.missing_on_disk.count(patch.id)) {
     if (patch.md5 && bundle.verified_md5_expected && *patch.md5 != *bundle.verified_md5_expected) {
       if (bundle.next_retry_at && *bundle.next_retry_at > input.now) {

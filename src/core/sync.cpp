@@ -12,6 +12,7 @@
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/legacy_mirror.hpp"
+#include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/core/source_kind.hpp"
 #include "esxmirror/publish/repository_index.hpp"
@@ -168,6 +169,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     for (const std::string& url : settings.sources) {
       mirror_source(settings, url, rules, db, catalog, report, clock, page_failures);
     }
+    if (settings.retention.prune_after_sync) report.pruned = prune_locked(settings, catalog, clock);
     if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
     // Nothing new to say when no source could be read: what is published stays as it is.
     bool any_read = std::any_of(report.sources.begin(), report.sources.end(),

@@ -9,11 +9,11 @@ namespace esxmirror::store {
 
 namespace {
 
-constexpr const char* kStates[] = {"discovered", "downloading", "verified", "placed", "failed"};
+constexpr const char* kStates[] = {"discovered", "downloading", "verified", "placed", "failed", "pruning", "pruned"};
 
 const char* kBundleColumns =
     "patch_id, state, failures, last_error, next_retry_at, md5, sha256, size, verified_md5_expected, path, "
-    "placed_at, layout";
+    "placed_at, layout, pruned_at, pruned_versions, pruned_reason";
 
 const char* to_string(BundleLayout layout) { return layout == BundleLayout::nested ? "nested" : "flat"; }
 
@@ -40,6 +40,11 @@ BundleRow read_bundle(const Database& db, const Statement& s, int first) {
   const std::string layout = s.text(first + 11);
   if (layout != "flat" && layout != "nested") damaged_value(db, "layout", layout);
   row.layout = layout == "nested" ? BundleLayout::nested : BundleLayout::flat;
+  row.pruned_at = s.optional_integer(first + 12);
+  if (auto versions = s.optional_text(first + 13); versions && !versions->empty()) {
+    row.pruned_versions = util::split(*versions, ' ');
+  }
+  row.pruned_reason = s.optional_text(first + 14);
   return row;
 }
 
@@ -65,7 +70,7 @@ PatchRecord read_patch(const Statement& s) {
 const char* to_string(BundleState state) { return kStates[static_cast<int>(state)]; }
 
 std::optional<BundleState> bundle_state_from_string(const std::string& name) {
-  for (int i = 0; i < 5; ++i) {
+  for (std::size_t i = 0; i < std::size(kStates); ++i) {
     if (name == kStates[i]) return static_cast<BundleState>(i);
   }
   return std::nullopt;
@@ -178,8 +183,8 @@ void Catalog::mark_placed(const std::string& id, const Placed& placed, std::int6
   Database::Transaction transaction(db_);
   db_.prepare(
          "UPDATE bundles SET state = 'placed', failures = 0, last_error = NULL, next_retry_at = NULL, md5 = ?, "
-         "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ?, layout = ? "
-         "WHERE patch_id = ?")
+         "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ?, layout = ?, "
+         "pruned_at = NULL, pruned_versions = NULL, pruned_reason = NULL WHERE patch_id = ?")
       .bind(placed.md5, placed.sha256, placed.size, placed.verified_md5_expected, placed.path, now, now,
             to_string(placed.layout), id)
       .run();
@@ -218,6 +223,29 @@ void Catalog::add_placement(const std::string& id, const PlacementRow& placement
   db_.prepare("INSERT OR REPLACE INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)")
       .bind(id, placement.version, placement.path, placement.is_link)
       .run();
+}
+
+void Catalog::mark_pruning(const std::vector<PruneDecision>& decisions, std::int64_t now) {
+  Database::Transaction transaction(db_);
+  auto update = db_.prepare(
+      "UPDATE bundles SET state = 'pruning', pruned_at = ?, pruned_versions = ?, pruned_reason = ?, updated_at = ? "
+      "WHERE patch_id = ? AND state = 'placed'");
+  for (const PruneDecision& d : decisions) update.bind(now, util::join(d.versions, " "), d.reason, now, d.id).run();
+  transaction.commit();
+}
+
+void Catalog::mark_pruned(const std::string& id, std::int64_t now) {
+  Database::Transaction transaction(db_);
+  db_.prepare(
+         "UPDATE bundles SET state = 'pruned', path = NULL, placed_at = NULL, failures = 0, last_error = NULL, "
+         "next_retry_at = NULL, updated_at = ? WHERE patch_id = ? AND state = 'pruning'")
+      .bind(now, id)
+      .run();
+  // Only once it is `pruned`: a bundle placed again meanwhile keeps its rows.
+  const char* pruned = "AND EXISTS (SELECT 1 FROM bundles WHERE patch_id = ? AND state = 'pruned')";
+  db_.prepare(fmt::format("DELETE FROM placements WHERE patch_id = ? {}", pruned)).bind(id, id).run();
+  db_.prepare(fmt::format("DELETE FROM bundle_files WHERE patch_id = ? {}", pruned)).bind(id, id).run();
+  transaction.commit();
 }
 
 void Catalog::make_due(const std::vector<std::string>& ids) {
@@ -271,6 +299,13 @@ std::vector<FileRow> Catalog::files(const std::string& id) {
   s.bind(id);
   while (s.step()) all.push_back({s.text(0), s.integer(1), s.text(2)});
   return all;
+}
+
+std::map<std::string, std::int64_t> Catalog::bundle_bytes() {
+  std::map<std::string, std::int64_t> bytes;
+  auto s = db_.prepare("SELECT patch_id, SUM(size) FROM bundle_files GROUP BY patch_id");
+  while (s.step()) bytes.emplace(s.text(0), s.integer(1));
+  return bytes;
 }
 
 std::int64_t Catalog::start_run(std::int64_t now) {

@@ -23,7 +23,7 @@ Enum enum_from(const char* const (&names)[N], const std::string& name, const cha
 // One typed row per query: the column list and its reader side by side.
 constexpr const char* kDocumentColumns =
     "relpath, kind, url, etag, last_modified, checked_at, changed_at, sha256, size, body, published_sha256, "
-    "published_at";
+    "published_at, unlisted_since";
 
 DocumentRow read_document(const Statement& s) {
   DocumentRow row;
@@ -39,6 +39,7 @@ DocumentRow read_document(const Statement& s) {
   row.body = s.optional_text(9);
   row.published_sha256 = s.optional_text(10);
   row.published_at = s.optional_integer(11);
+  row.unlisted_since = s.optional_integer(12);
   return row;
 }
 
@@ -123,7 +124,8 @@ void DepotCatalog::touch_document(const std::string& relpath, std::int64_t now) 
 }
 
 void DepotCatalog::mark_published(const std::string& relpath, const std::string& sha256, std::int64_t now) {
-  db_.prepare("UPDATE depot_documents SET published_sha256 = ?, published_at = ? WHERE source = ? AND relpath = ?")
+  db_.prepare("UPDATE depot_documents SET published_sha256 = ?, published_at = ?, unlisted_since = NULL "
+              "WHERE source = ? AND relpath = ?")
       .bind(sha256, now, source_, relpath)
       .run();
 }
@@ -133,6 +135,29 @@ void DepotCatalog::mark_unpublished(const std::string& relpath) {
               "WHERE source = ? AND relpath = ?")
       .bind(source_, relpath)
       .run();
+}
+
+void DepotCatalog::set_unlisted(const std::set<std::string>& relpaths, std::int64_t now) {
+  Database::Transaction transaction(db_);
+  auto mark = db_.prepare("UPDATE depot_documents SET unlisted_since = COALESCE(unlisted_since, ?) "
+                          "WHERE source = ? AND relpath = ?");
+  auto clear = db_.prepare("UPDATE depot_documents SET unlisted_since = NULL WHERE source = ? AND relpath = ?");
+  for (const auto& [relpath, row] : documents()) {
+    if (relpaths.count(relpath)) {
+      mark.bind(now, source_, relpath).run();
+    } else if (row.unlisted_since) {
+      clear.bind(source_, relpath).run();
+    }
+  }
+  transaction.commit();
+}
+
+void DepotCatalog::delete_document(const std::string& relpath) {
+  Database::Transaction transaction(db_);
+  db_.prepare("DELETE FROM depot_documents WHERE source = ? AND relpath = ?").bind(source_, relpath).run();
+  db_.prepare("DELETE FROM depot_metadata_vibs WHERE source = ? AND metadata = ?").bind(source_, relpath).run();
+  db_.prepare("DELETE FROM depot_metadata_bulletins WHERE source = ? AND metadata = ?").bind(source_, relpath).run();
+  transaction.commit();
 }
 
 void DepotCatalog::set_metadata_contents(const std::string& metadata, const MetadataContents& contents,

@@ -12,10 +12,11 @@
 namespace esxmirror {
 
 enum class Action {
-  fetch,    // never placed (or failed and due): download, verify, unpack, place
+  fetch,    // never placed (or failed and due, or pruned but now selected for a version it was not
+            // superseded under): download, verify, unpack, place
   replace,  // placed, but the page's md5 changed: fetch again, swap in atomically
   link,     // placed; some selected version lacks its link
-  skip,     // placed and unchanged
+  skip,     // placed and unchanged, or pruned (superseded) under every selected version of it
   defer     // failed before and not due yet
 };
 

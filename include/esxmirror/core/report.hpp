@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/prune_report.hpp"
 
 namespace esxmirror {
 
@@ -64,6 +65,9 @@ struct SourceReport {
   std::vector<std::string> published = {};     // depot documents written this run (relpaths)
   std::vector<std::string> failed_documents = {};  // one line each: vendor index, metadata zip, conflicts
   std::vector<VibFailure> failed_vibs = {};
+  std::vector<std::string> removed = {};     // VIBs and zips removed this run: unreferenced past the grace period
+  std::uint64_t bytes_removed = 0;
+  std::uint64_t bytes_unreferenced = 0;       // still kept: unreferenced, inside the grace period
 };
 
 struct RunReport {
@@ -81,6 +85,7 @@ struct RunReport {
   std::uint64_t pages_fetched = 0;        // pages answered with a body
   std::uint64_t pages_not_modified = 0;   // pages answered 304
   int converted = 0;                      // bundle directories converted to the flat layout (schema 2)
+  std::optional<PruneReport> pruned;      // prune_after_sync: what the prune at the end removed
   bool dry_run = false;
 
   int count(PatchOutcome which) const;

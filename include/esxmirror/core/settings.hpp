@@ -26,6 +26,13 @@ struct Progress {
 enum class SourceKind { detect, legacy_html, depot };
 // "auto", "legacy-html", "depot".
 const char* to_string(SourceKind kind);
+// What retention removes (`esxmirror prune`, README "Retention"). The defaults remove nothing.
+struct RetentionSettings {
+  // A legacy bundle superseded by newer placed bundles goes once they have been placed this many days;
+  // nullopt: superseded bundles are kept for ever.
+  std::optional<int> keep_superseded_days;
+  bool prune_after_sync = false;  // a sync ends with a prune (after its last transfer, under its lock)
+};
 
 struct SyncSettings {
   std::vector<std::string> sources;             // --source URLs in the order given (secrets as written)
@@ -51,10 +58,14 @@ struct SyncSettings {
   std::chrono::seconds failure_backoff_max{std::chrono::hours(24 * 7)};
   // Depot sources: the vendor-index products mirrored (productId), besides the versions selected.
   std::vector<std::string> depot_products = {"embeddedEsx"};
+  // A VIB (or metadata zip) no published zip of a selected version references any more stays this long
+  // after it was first found unreferenced, so a host in the middle of a remediation still finds it.
+  std::chrono::seconds depot_keep_unreferenced{std::chrono::hours(24 * 7)};
   net::NetworkSettings network;
   net::RetryPolicy retry;
   bundle::UnpackLimits limits;
   source::RuleSpec rules = source::RuleSpec::vi3();
+  RetentionSettings retention;
   // Called about twice a second from a helper thread while bundles transfer; empty: no progress.
   std::function<void(const Progress&)> on_progress;
 

@@ -20,7 +20,10 @@ struct PageRow {
   std::string extracted;         // JSON of what the page yielded
 };
 
-enum class BundleState { discovered, downloading, verified, placed, failed };
+// pruning/pruned: removed by retention (`esxmirror prune`): decided (its directory may still be on disk,
+// no longer published), then gone from disk with its placements and file rows; the row stays so a sync
+// does not fetch it again.
+enum class BundleState { discovered, downloading, verified, placed, failed, pruning, pruned };
 const char* to_string(BundleState state);
 // The state named `name` ("placed"...); nullopt for an unknown name.
 std::optional<BundleState> bundle_state_from_string(const std::string& name);
@@ -46,6 +49,18 @@ struct BundleRow {
   std::optional<std::string> path;
   std::optional<std::int64_t> placed_at;
   BundleLayout layout = BundleLayout::flat;
+  // Set when retention removes it (pruning, pruned): when that was decided, the versions a newer bundle
+  // covered then (a sync fetches it again only for a version outside these), and why.
+  std::optional<std::int64_t> pruned_at;
+  std::vector<std::string> pruned_versions;
+  std::optional<std::string> pruned_reason;
+};
+
+// What retention decided to remove about one bundle (see Catalog::mark_pruning).
+struct PruneDecision {
+  std::string id;
+  std::vector<std::string> versions;  // the versions a newer bundle covers
+  std::string reason;
 };
 
 struct PlacementRow {
@@ -123,6 +138,13 @@ class Catalog {
   void mark_flat(const std::string& id, const std::vector<FileRow>& files);
   // Adds or replaces one placement (a link for a newly selected version).
   void add_placement(const std::string& id, const PlacementRow& placement);
+  // Retention decided to remove these placed bundles: `pruning`, with when, the versions covered and why,
+  // in one transaction. Their placements and file rows stay until mark_pruned (the removal needs them).
+  // A bundle no longer `placed` is left as it is.
+  void mark_pruning(const std::vector<PruneDecision>& decisions, std::int64_t now);
+  // The `pruning` bundle is gone from disk: `pruned`, without path, placements, file rows or error, in one
+  // transaction.
+  void mark_pruned(const std::string& id, std::int64_t now);
   // Makes the given failed bundles (failed, or placed whose replacement failed) due now, in one transaction.
   void make_due(const std::vector<std::string>& ids);
   // Makes every failed bundle due now; returns their ids.
@@ -131,6 +153,8 @@ class Catalog {
   // Every patch with its bundle state and placements, ordered by date then id.
   std::vector<CatalogEntry> entries();
   std::vector<FileRow> files(const std::string& id);
+  // Bytes of each bundle's recorded files (its directory's content, a kept archive included), by id.
+  std::map<std::string, std::int64_t> bundle_bytes();
 
   std::int64_t start_run(std::int64_t now);
   void finish_run(const RunRow& run);

@@ -28,6 +28,7 @@ struct DocumentRow {
   std::optional<std::string> body;               // index documents; metadata zips live on disk
   std::optional<std::string> published_sha256;   // what the mirror serves at relpath; nullopt: nothing
   std::optional<std::int64_t> published_at;
+  std::optional<std::int64_t> unlisted_since;    // a published zip no selected entry names any more
 };
 
 enum class VibState { discovered, downloading, placed, failed };
@@ -93,6 +94,10 @@ class DepotCatalog {
   void mark_published(const std::string& relpath, const std::string& sha256, std::int64_t now);
   // Nothing is served at relpath any more.
   void mark_unpublished(const std::string& relpath);
+  // unlisted_since = now for `relpaths` that have none yet; cleared for every other document.
+  void set_unlisted(const std::set<std::string>& relpaths, std::int64_t now);
+  // Forgets a document entirely (a metadata zip removed from the mirror), with what it referenced.
+  void delete_document(const std::string& relpath);
 
   // Records what the metadata zip at `metadata` holds, replacing what it held before, in one transaction:
   // new VIBs are `discovered`; a known VIB whose size or sha-256 changed goes back to `discovered`.

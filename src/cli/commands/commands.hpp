@@ -11,5 +11,6 @@ int run_verify(Options& options);
 int run_retry(const Options& options);
 int run_rules_test(const Options& options);
 int run_config_show(const Options& options);
+int run_prune(Options& options);
 
 }  // namespace esxmirror::cli

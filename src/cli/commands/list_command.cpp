@@ -28,7 +28,7 @@ std::string state_of(const store::CatalogEntry& entry) {
 void check_state_filter(const std::string& filter) {
   if (filter.empty() || filter == kNoBundle || store::bundle_state_from_string(filter)) return;
   throw Error(ExitCode::usage, fmt::format("unknown state '{}': use one of discovered, downloading, verified, "
-                                           "placed, failed, {}",
+                                           "placed, failed, pruning, pruned, {}",
                                            filter, kNoBundle));
 }
 
@@ -97,6 +97,7 @@ int run_list(const Options& options) {
       item["sha256"] = optional_json(b ? b->sha256 : std::nullopt);
       item["path"] = optional_json(b ? b->path : std::nullopt);
       item["last_error"] = optional_json(b ? b->last_error : std::nullopt);
+      item["pruned_reason"] = optional_json(b ? b->pruned_reason : std::nullopt);
       nlohmann::json links = nlohmann::json::object();
       for (const store::PlacementRow& p : e.placements) links[p.version] = p.path;
       item["placements"] = links;

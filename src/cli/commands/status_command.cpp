@@ -4,10 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands/commands.hpp"
+#include "esxmirror/core/prune.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/clock.hpp"
+#include "esxmirror/util/strings.hpp"
 
 namespace esxmirror::cli {
 
@@ -20,6 +22,34 @@ struct FailedVib {
   store::VibRow vib;
 };
 
+// What one depot holds, and what of it waits for cleanup (unreferenced, inside the grace period).
+struct DepotUsage {
+  std::string name;
+  int vibs = 0;
+  std::int64_t bytes = 0;
+  int unreferenced = 0;
+  std::int64_t unreferenced_bytes = 0;
+};
+
+std::vector<DepotUsage> depot_usage(store::Database& db) {
+  std::vector<DepotUsage> all;
+  for (const store::SourceRow& source : store::all_sources(db)) {
+    if (source.kind != "depot") continue;
+    DepotUsage usage{source.name};
+    for (const auto& [relpath, vib] : store::DepotCatalog(db, source.name).vibs()) {
+      if (vib.state != store::VibState::placed) continue;
+      ++usage.vibs;
+      usage.bytes += vib.size;
+      if (vib.unreferenced_since) {
+        ++usage.unreferenced;
+        usage.unreferenced_bytes += vib.size;
+      }
+    }
+    all.push_back(usage);
+  }
+  return all;
+}
+
 std::vector<FailedVib> failed_vibs(store::Database& db) {
   std::vector<FailedVib> failed;
   for (const store::SourceRow& source : store::all_sources(db)) {
@@ -31,6 +61,71 @@ std::vector<FailedVib> failed_vibs(store::Database& db) {
   return failed;
 }
 
+std::uint64_t total_bytes(const std::vector<RemovalCandidate>& candidates) {
+  std::uint64_t total = 0;
+  for (const RemovalCandidate& c : candidates) total += c.bytes;
+  return total;
+}
+
+nlohmann::json candidates_json(const std::vector<RemovalCandidate>& candidates) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const RemovalCandidate& c : candidates) {
+    list.push_back({{"kind", c.kind}, {"id", c.id}, {"source", c.source}, {"versions", c.versions},
+                    {"bytes", c.bytes}, {"reason", c.reason}, {"interrupted", c.interrupted}});
+  }
+  return list;
+}
+
+nlohmann::json retention_json(const RetentionStatus& r) {
+  nlohmann::json usage = nlohmann::json::array();
+  std::uint64_t on_disk = 0;
+  for (const UsageRow& u : r.usage) {
+    usage.push_back({{"source", u.source}, {"version", u.version}, {"items", u.items}, {"bytes", u.bytes},
+                     {"linked_bytes", u.linked_bytes}});
+    on_disk += u.bytes - u.linked_bytes;
+  }
+  return {{"usage", usage},
+          {"on_disk_bytes", on_disk},
+          {"retention", {{"policies", r.policies},
+                         {"would_remove", candidates_json(r.removable)},
+                         {"would_free_bytes", total_bytes(r.removable)},
+                         {"waiting", candidates_json(r.waiting)},
+                         {"waiting_bytes", total_bytes(r.waiting)}}}};
+}
+
+// The mirror's size per source and version, and what prune would free now and later.
+std::string retention_text(const RetentionStatus& r) {
+  std::string out = "\nMirror size:\n";
+  if (r.usage.empty()) out += "  nothing placed yet\n";
+  std::uint64_t on_disk = 0;
+  for (const UsageRow& u : r.usage) {
+    out += fmt::format("  {:<8} {:<12} {:>5} bundle(s) {:>11}{}\n", u.source, u.version, u.items,
+                       util::human_bytes(u.bytes),
+                       u.linked_bytes ? fmt::format("  ({} of it linked from another version)",
+                                                    util::human_bytes(u.linked_bytes))
+                                      : "");
+    on_disk += u.bytes - u.linked_bytes;
+  }
+  if (!r.usage.empty()) out += fmt::format("  {:<38}{:>11}\n", "on disk", util::human_bytes(on_disk));
+
+  out += fmt::format("\nRetention: {}\n", util::join(r.policies, "; "));
+  if (r.removable.empty()) {
+    out += "  prune would remove nothing now\n";
+  } else {
+    out += fmt::format("  prune would free {} now:\n", util::human_bytes(total_bytes(r.removable)));
+  }
+  for (const RemovalCandidate& c : r.removable) {
+    out += fmt::format("    {:<14} {:<18} {:>10}  {}{}\n", c.id, util::join(c.versions, ","),
+                       util::human_bytes(c.bytes), c.reason,
+                       c.interrupted ? " (decided by a prune that did not finish)" : "");
+  }
+  if (!r.waiting.empty()) {
+    out += fmt::format("  superseded but kept for now: {} bundle(s), {}\n", r.waiting.size(),
+                       util::human_bytes(total_bytes(r.waiting)));
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_status(const Options& options) {
@@ -38,12 +133,14 @@ int run_status(const Options& options) {
   store::Catalog catalog(db);
   std::vector<store::RunRow> runs = catalog.recent_runs(10);
   std::int64_t now = util::to_unix(util::system_clock().now());
+  const RetentionStatus retention = retention_status(options.sync, catalog, util::system_clock());
   std::vector<store::CatalogEntry> failed;
   for (store::CatalogEntry& e : catalog.entries()) {
     if (e.bundle && (e.bundle->state == store::BundleState::failed || e.bundle->last_error)) failed.push_back(std::move(e));
   }
 
   std::vector<FailedVib> vibs = failed_vibs(db);
+  std::vector<DepotUsage> depots = depot_usage(db);
 
   std::string out;
   if (options.json) {
@@ -60,6 +157,11 @@ int run_status(const Options& options) {
                              {"last_error", b.last_error.value_or("")}, {"next_retry_at", when(b.next_retry_at)},
                              {"due", !b.next_retry_at || *b.next_retry_at <= now}});
     }
+    j["depots"] = nlohmann::json::array();
+    for (const DepotUsage& d : depots) {
+      j["depots"].push_back({{"name", d.name}, {"vibs", d.vibs}, {"bytes", d.bytes},
+                             {"unreferenced_vibs", d.unreferenced}, {"unreferenced_bytes", d.unreferenced_bytes}});
+    }
     j["failed_vibs"] = nlohmann::json::array();
     for (const FailedVib& f : vibs) {
       j["failed_vibs"].push_back({{"source", f.depot}, {"id", f.vib.vib_id}, {"path", f.vib.relpath},
@@ -67,6 +169,7 @@ int run_status(const Options& options) {
                                   {"next_retry_at", when(f.vib.next_retry_at)},
                                   {"due", !f.vib.next_retry_at || *f.vib.next_retry_at <= now}});
     }
+    j.update(retention_json(retention));
     out = j.dump(2) + "\n";
   } else {
     out += "Last runs:\n";
@@ -85,6 +188,12 @@ int run_status(const Options& options) {
                          due ? std::string("due on the next run") : "next retry after " + when(b.next_retry_at),
                          b.last_error.value_or("-"));
     }
+    if (!depots.empty()) out += "\nDepots:\n";
+    for (const DepotUsage& d : depots) {
+      out += fmt::format("  {}: {} VIBs in place ({}); {} unreferenced ({}) waiting for cleanup\n", d.name, d.vibs,
+                         util::human_bytes(static_cast<unsigned long long>(d.bytes)), d.unreferenced,
+                         util::human_bytes(static_cast<unsigned long long>(d.unreferenced_bytes)));
+    }
     if (!vibs.empty()) out += "\nFailed depot VIBs:\n";
     for (const FailedVib& f : vibs) {
       bool due = !f.vib.next_retry_at || *f.vib.next_retry_at <= now;
@@ -92,6 +201,7 @@ int run_status(const Options& options) {
                          due ? std::string("due on the next run") : "next retry after " + when(f.vib.next_retry_at),
                          f.vib.last_error.value_or(f.vib.vib_id));
     }
+    out += retention_text(retention);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

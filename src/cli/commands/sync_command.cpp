@@ -97,6 +97,7 @@ int run_sync(Options& options) {
   if (options.report_file != "-") {
     print_dry_run_plan(report, options);
     print_summary(report, options);
+    if (report.pruned) print_prune(*report.pruned, options);
   }
   return static_cast<int>(report.exit_code);
 }

@@ -77,4 +77,10 @@ std::set<std::string> fetch_vibs(DepotContext& context, const DepotPlan& plan,
 std::vector<std::string> publish_depot(DepotContext& context, const DepotSnapshot& snapshot,
                                        const std::set<std::string>& placed, const std::set<std::string>& blocked);
 
+// After publication: marks what no published zip of a selected version references (VIBs) or lists (zips),
+// and removes what has been so for longer than settings.depot_keep_unreferenced (issue 10 §4), with its
+// catalog rows. Does nothing in a run that could not read every document (what the mirror serves is then
+// not known for sure). Fills outcome.removed, bytes_removed and bytes_unreferenced.
+void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot);
+
 }  // namespace esxmirror

@@ -168,6 +168,7 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
     placed_now = fetch_vibs(context, plan, vibs);
     in_place.insert(placed_now.begin(), placed_now.end());
     outcome.published = publish_depot(context, snapshot, in_place, plan.blocked);
+    clean_unreferenced(context, snapshot);
   }
   report_bulletins(context, snapshot, plan, placed_now, in_place);
 

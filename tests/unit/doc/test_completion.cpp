@@ -39,7 +39,7 @@ TEST_CASE("completion: every command offers each of its options", "[doc]") {
       }
     }
   }
-  CHECK(branch_value(script, "", "commands") == " sync list status verify retry rules config ");
+  CHECK(branch_value(script, "", "commands") == " sync list status verify retry prune rules config ");
   CHECK(script.find("complete -F _esxmirror esxmirror") != std::string::npos);
 }
 

@@ -69,7 +69,7 @@ TEST_CASE("migration 2 scrubs every URL, JSON document and message an older rele
   REQUIRE(bytes_of(file).find("S3cretPw") != std::string::npos);
   {
     Database db(file, Database::Mode::read_write);
-    CHECK(db.schema_version() >= 2);
+    CHECK(db.schema_version() == migrations().back().number);  // 2, and the ones after it
     Catalog catalog(db);
 
     const std::string index = "http://h.example/download/vi/vi3_patches.html?token={token}";
