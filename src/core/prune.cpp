@@ -45,6 +45,7 @@ std::uint64_t PruneReport::bytes() const {
 std::vector<std::unique_ptr<ContentKind>> content_kinds() {
   std::vector<std::unique_ptr<ContentKind>> kinds;
   kinds.push_back(superseded_legacy_bundles());
+  kinds.push_back(unreferenced_depot_files());
   return kinds;
 }
 
@@ -61,7 +62,7 @@ PruneReport prune_locked(const SyncSettings& settings, store::Catalog& catalog, 
   const std::vector<std::unique_ptr<ContentKind>> kinds = content_kinds();
   std::vector<std::pair<const ContentKind*, std::vector<RemovalCandidate>>> work;
   for (const auto& kind : kinds) {
-    report.policies.push_back(kind->policy(context));
+    if (std::string policy = kind->policy(context); !policy.empty()) report.policies.push_back(policy);
     work.emplace_back(kind.get(), kind->removable(context, false));
     const auto& candidates = work.back().second;
     report.removed.insert(report.removed.end(), candidates.begin(), candidates.end());
@@ -98,7 +99,7 @@ RetentionStatus retention_status(const SyncSettings& settings, store::Catalog& c
   RetentionStatus status;
   PruneContext context{settings, catalog, util::to_unix(clock.now()), settings.staging_dir() / "prune"};
   for (const auto& kind : content_kinds()) {
-    status.policies.push_back(kind->policy(context));
+    if (std::string policy = kind->policy(context); !policy.empty()) status.policies.push_back(policy);
     std::vector<UsageRow> usage = kind->usage(context);
     status.usage.insert(status.usage.end(), usage.begin(), usage.end());
     std::vector<RemovalCandidate> now = kind->removable(context, false);

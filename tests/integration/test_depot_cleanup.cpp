@@ -24,7 +24,7 @@ void age_cleanup_marks(const fs::path& state, int days) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(state.c_str(), &db) == SQLITE_OK);
   const std::string shift = std::to_string(days * 86400);
-  for (const std::string sql : {"UPDATE depot_vibs SET unreferenced_since = unreferenced_since - " + shift,
+  for (const std::string& sql : {"UPDATE depot_vibs SET unreferenced_since = unreferenced_since - " + shift,
                                 "UPDATE depot_documents SET unlisted_since = unlisted_since - " + shift}) {
     REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   }
@@ -59,7 +59,8 @@ TEST_CASE("depot cleanup: VIBs only an unselected release named stay for the gra
   CHECK(entries_of(f.mirror() / depot.vendor_index_path()) == expected_entries(depot, {"8.0.3"}));
   CHECK(consistency_problems(f.mirror(), depot).empty());
   ProcessResult status = f.command("status");
-  CHECK(has(status.out, "waiting for cleanup"));
+  CHECK(has(status.out, "unreferenced but kept for now:"));
+  CHECK(has(status.out, "main     all"));
 
   // A week and a day later: removed, and the mirror is exactly a mirror of 8.0.3.
   age_cleanup_marks(f.dest / ".esxmirror" / "state.db", 8);
@@ -114,4 +115,49 @@ TEST_CASE("depot cleanup: nothing is removed in a run that could not read every 
     INFO(path);
     CHECK(now.count(path) == 1);
   }
+}
+
+TEST_CASE("depot cleanup: `esxmirror prune` removes what is past the grace period without reading the depot, "
+          "and never a VIB that a published zip still names",
+          "[depot][depot-cleanup][prune]") {
+  DepotFixture f;
+  const SampleDepot depot = f.server.depot();
+  REQUIRE(f.sync({"--esx-version", "8.0.2"}).exit_code == 0);
+  REQUIRE(f.sync({"--esx-version", "8.0.3"}).exit_code == 0);
+  const fs::path state = f.dest / ".esxmirror" / "state.db";
+  age_cleanup_marks(state, 8);
+  // A damaged mark on a VIB the published 8.0.3 zip names: prune must keep it all the same.
+  const std::string kept = depot.vib_path(depot.vibs_for({"8.0.3"}).front());
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(state.c_str(), &db) == SQLITE_OK);
+    const std::string sql = "UPDATE depot_vibs SET unreferenced_since = 1 WHERE relpath = '" + kept + "'";
+    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_changes(db) == 1);
+    sqlite3_close(db);
+  }
+  const FileTree before = read_tree(f.mirror());
+
+  f.server.reset_hits();
+  ProcessResult dry = f.command("prune", {"--dry-run"});
+  INFO(dry.all());
+  REQUIRE(dry.exit_code == 0);
+  CHECK(has(dry.out, "would remove"));
+  CHECK(has(dry.out, "VIB(s) would be removed"));
+  CHECK(tree_differences(read_tree(f.mirror()), before).empty());  // a dry run changes nothing
+
+  ProcessResult pruned = f.command("prune");
+  INFO(pruned.all());
+  REQUIRE(pruned.exit_code == 0);
+  CHECK(has(pruned.out, "esxmirror: prune: removed "));
+  CHECK(f.server.hits().empty());  // prune reads no depot document
+  CHECK(mirror_differences(f.mirror(), depot, {"8.0.3"}).empty());
+  CHECK(consistency_problems(f.mirror(), depot).empty());
+  CHECK(fs::exists(f.mirror() / kept));
+
+  ProcessResult again = f.command("prune");
+  CHECK(again.exit_code == 0);
+  CHECK(has(again.out, "nothing to remove"));
+  ProcessResult status = f.command("status");
+  CHECK_FALSE(has(status.out, "unreferenced but kept for now"));
 }

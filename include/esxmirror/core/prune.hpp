@@ -3,8 +3,8 @@
 //
 // Each kind of content the mirror holds is a ContentKind: how much it holds per source and version, what
 // can go now (a list of removal candidates with their bytes), and how one candidate goes. Legacy bundles
-// superseded by newer ones are the first kind (prune_legacy.cpp); a second producer (depot VIBs no
-// published metadata references) is one more class returned by content_kinds(), nothing else changes.
+// superseded by newer ones are the first kind (prune_legacy.cpp), depot VIBs and zips no published
+// metadata names the second (prune_depot.cpp).
 //
 // One run: finish what a killed run had decided, decide what goes now (recorded in the catalog first, in
 // one transaction per kind), publish index.html and manifest.json without it, then remove each candidate
@@ -24,11 +24,12 @@ namespace esxmirror {
 
 // How much the mirror holds of one source under one version.
 struct UsageRow {
-  std::string source;              // "legacy"; a depot's name, later
-  std::string version;
-  int items = 0;                   // bundles placed under the version (a link counts)
+  std::string source;              // "legacy", or a depot's name
+  std::string version;             // "all" for a depot: its VIBs are shared between versions
+  int items = 0;                   // bundles placed under the version (a link counts), or a depot's VIBs
   std::uint64_t bytes = 0;         // their bytes (a bundle linked from another version counts under both)
   std::uint64_t linked_bytes = 0;  // the part of `bytes` stored under another version (links): not on disk twice
+  std::string unit = "bundle(s)";  // what `items` counts, in words
 };
 
 // What a ContentKind works with: the settings, the open catalog, the time of the run.
@@ -44,7 +45,7 @@ class ContentKind {
  public:
   virtual ~ContentKind() = default;
   // What retention keeps of this kind, in words: "superseded bundles are kept for ever
-  // (keep_superseded_days is not set)".
+  // (keep_superseded_days is not set)"; empty when the mirror holds nothing of this kind.
   virtual std::string policy(const PruneContext& context) const = 0;
   // What it holds, per source and version. Reads only.
   virtual std::vector<UsageRow> usage(PruneContext& context) const = 0;
@@ -66,6 +67,8 @@ std::vector<std::unique_ptr<ContentKind>> content_kinds();
 
 // Legacy bundles superseded by newer placed bundles (prune_superseded.hpp decides; prune_legacy.cpp).
 std::unique_ptr<ContentKind> superseded_legacy_bundles();
+// Depot VIBs and metadata zips no published metadata names, past depot_keep_unreferenced (prune_depot.cpp).
+std::unique_ptr<ContentKind> unreferenced_depot_files();
 
 // What `status` shows of retention, over every kind.
 struct RetentionStatus {

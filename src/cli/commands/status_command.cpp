@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,34 +22,6 @@ struct FailedVib {
   std::string depot;
   store::VibRow vib;
 };
-
-// What one depot holds, and what of it waits for cleanup (unreferenced, inside the grace period).
-struct DepotUsage {
-  std::string name;
-  int vibs = 0;
-  std::int64_t bytes = 0;
-  int unreferenced = 0;
-  std::int64_t unreferenced_bytes = 0;
-};
-
-std::vector<DepotUsage> depot_usage(store::Database& db) {
-  std::vector<DepotUsage> all;
-  for (const store::SourceRow& source : store::all_sources(db)) {
-    if (source.kind != "depot") continue;
-    DepotUsage usage{source.name};
-    for (const auto& [relpath, vib] : store::DepotCatalog(db, source.name).vibs()) {
-      if (vib.state != store::VibState::placed) continue;
-      ++usage.vibs;
-      usage.bytes += vib.size;
-      if (vib.unreferenced_since) {
-        ++usage.unreferenced;
-        usage.unreferenced_bytes += vib.size;
-      }
-    }
-    all.push_back(usage);
-  }
-  return all;
-}
 
 std::vector<FailedVib> failed_vibs(store::Database& db) {
   std::vector<FailedVib> failed;
@@ -99,7 +72,7 @@ std::string retention_text(const RetentionStatus& r) {
   if (r.usage.empty()) out += "  nothing placed yet\n";
   std::uint64_t on_disk = 0;
   for (const UsageRow& u : r.usage) {
-    out += fmt::format("  {:<8} {:<12} {:>5} bundle(s) {:>11}{}\n", u.source, u.version, u.items,
+    out += fmt::format("  {:<8} {:<12} {:>5} {:<9} {:>11}{}\n", u.source, u.version, u.items, u.unit,
                        util::human_bytes(u.bytes),
                        u.linked_bytes ? fmt::format("  ({} of it linked from another version)",
                                                     util::human_bytes(u.linked_bytes))
@@ -119,9 +92,11 @@ std::string retention_text(const RetentionStatus& r) {
                        util::human_bytes(c.bytes), c.reason,
                        c.interrupted ? " (decided by a prune that did not finish)" : "");
   }
-  if (!r.waiting.empty()) {
-    out += fmt::format("  superseded but kept for now: {} bundle(s), {}\n", r.waiting.size(),
-                       util::human_bytes(total_bytes(r.waiting)));
+  std::map<std::string, std::vector<RemovalCandidate>> waiting;  // by kind
+  for (const RemovalCandidate& c : r.waiting) waiting[c.kind].push_back(c);
+  for (const auto& [kind, candidates] : waiting) {
+    out += fmt::format("  {} but kept for now: {} {}(s), {}\n", kind == "bundle" ? "superseded" : "unreferenced",
+                       candidates.size(), kind, util::human_bytes(total_bytes(candidates)));
   }
   return out;
 }
@@ -140,7 +115,6 @@ int run_status(const Options& options) {
   }
 
   std::vector<FailedVib> vibs = failed_vibs(db);
-  std::vector<DepotUsage> depots = depot_usage(db);
 
   std::string out;
   if (options.json) {
@@ -156,11 +130,6 @@ int run_status(const Options& options) {
       j["failed"].push_back({{"id", e.patch.id}, {"state", store::to_string(b.state)}, {"failures", b.failures},
                              {"last_error", b.last_error.value_or("")}, {"next_retry_at", when(b.next_retry_at)},
                              {"due", !b.next_retry_at || *b.next_retry_at <= now}});
-    }
-    j["depots"] = nlohmann::json::array();
-    for (const DepotUsage& d : depots) {
-      j["depots"].push_back({{"name", d.name}, {"vibs", d.vibs}, {"bytes", d.bytes},
-                             {"unreferenced_vibs", d.unreferenced}, {"unreferenced_bytes", d.unreferenced_bytes}});
     }
     j["failed_vibs"] = nlohmann::json::array();
     for (const FailedVib& f : vibs) {
@@ -187,12 +156,6 @@ int run_status(const Options& options) {
       out += fmt::format("  {:<14} {} failure(s), {}: {}\n", e.patch.id, b.failures,
                          due ? std::string("due on the next run") : "next retry after " + when(b.next_retry_at),
                          b.last_error.value_or("-"));
-    }
-    if (!depots.empty()) out += "\nDepots:\n";
-    for (const DepotUsage& d : depots) {
-      out += fmt::format("  {}: {} VIBs in place ({}); {} unreferenced ({}) waiting for cleanup\n", d.name, d.vibs,
-                         util::human_bytes(static_cast<unsigned long long>(d.bytes)), d.unreferenced,
-                         util::human_bytes(static_cast<unsigned long long>(d.unreferenced_bytes)));
     }
     if (!vibs.empty()) out += "\nFailed depot VIBs:\n";
     for (const FailedVib& f : vibs) {

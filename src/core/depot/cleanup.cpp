@@ -8,21 +8,30 @@
 #include <spdlog/spdlog.h>
 
 #include "core/depot/depot_context.hpp"
+#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/fs.hpp"
 
 namespace esxmirror {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Removes `relpath` under `root` and the directories it leaves empty (never `root` itself).
-void remove_file(const fs::path& root, const std::string& relpath) {
+void remove_depot_file(const fs::path& root, const std::string& relpath) {
+  const fs::path rel = fs::path(relpath).lexically_normal();
+  if (rel.empty() || rel.is_absolute() || *rel.begin() == ".." || !util::is_within(root, root / rel)) {
+    throw Error(ExitCode::storage, fmt::format("the state database names '{}' as a file of the depot under {}, "
+                                               "which is outside it; nothing was removed", relpath, root.string()));
+  }
   std::error_code ec;
-  fs::remove(root / relpath, ec);
-  for (fs::path dir = (root / relpath).parent_path(); dir != root && dir.has_relative_path(); dir = dir.parent_path()) {
+  if (!fs::remove(root / rel, ec) && ec) {
+    throw Error(ExitCode::storage, fmt::format("cannot remove {}: {} (the next run tries again)",
+                                               (root / rel).string(), ec.message()));
+  }
+  for (fs::path dir = (root / rel).parent_path(); dir != root && util::is_within(root, dir); dir = dir.parent_path()) {
     if (!fs::is_empty(dir, ec) || ec || !fs::remove(dir, ec)) break;
   }
 }
+
+namespace {
 
 // What the mirror must keep: every VIB of every selected zip (published, or waiting for its last VIBs). nullopt
 // when that cannot be known this run (a document that could not be read, a listed zip whose published copy is
@@ -73,7 +82,7 @@ void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot) {
       context.outcome.bytes_unreferenced += static_cast<std::uint64_t>(vib.size);
       continue;
     }
-    remove_file(context.root(), relpath);
+    remove_depot_file(context.root(), relpath);
     gone.push_back(relpath);
     context.outcome.removed.push_back(relpath);
     context.outcome.bytes_removed += static_cast<std::uint64_t>(vib.size);
@@ -81,8 +90,8 @@ void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot) {
   context.catalog.delete_vibs(gone);
   for (const auto& [relpath, doc] : context.catalog.documents()) {
     if (!doc.unlisted_since || *doc.unlisted_since > cutoff) continue;
-    remove_file(context.root(), relpath);
-    remove_file(context.cache_dir(), relpath);
+    remove_depot_file(context.root(), relpath);
+    remove_depot_file(context.cache_dir(), relpath);
     context.catalog.delete_document(relpath);
     context.outcome.removed.push_back(relpath);
     context.outcome.bytes_removed += static_cast<std::uint64_t>(doc.size);

@@ -83,4 +83,9 @@ std::vector<std::string> publish_depot(DepotContext& context, const DepotSnapsho
 // not known for sure). Fills outcome.removed, bytes_removed and bytes_unreferenced.
 void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot);
 
+// Removes the file `relpath` of a depot mirrored under `root` (gone already is fine) and the directories it
+// leaves empty, never `root`. Throws Error(storage) when it cannot, or when relpath (read from the state
+// database) leads outside root.
+void remove_depot_file(const std::filesystem::path& root, const std::string& relpath);
+
 }  // namespace esxmirror
