@@ -159,10 +159,6 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
 
   // A run that writes checks the whole file first, so damage stops it before it changes anything;
   // read-only commands (list, status) stay fast and still fail clearly on the first damaged page.
-  // Up to 32 MiB of pages stay cached (default 2 MiB): the integrity check reads them all, and a depot of
-  // 20,000 VIBs is a 25 MiB database whose pages a sync's queries would otherwise read again. Sets a
-  // limit only: reads nothing, so a damaged file still fails in the check below.
-  exec("PRAGMA cache_size=-32768;");
   if (mode != Mode::read_only) check_integrity();
   if (mode == Mode::read_write) exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   exec("PRAGMA foreign_keys=ON;");
