@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
 
 namespace esxmirror::bundle {
@@ -89,9 +90,8 @@ struct Unpack {
   }
   // A local disk failure, not the archive's fault: a run-level storage error.
   [[noreturn]] void storage(int err) const {
-    std::string reason = std::strerror(err);
-    if (err == ENOSPC || err == EDQUOT) reason += " (free space on that filesystem and run again)";
-    throw Error(ExitCode::storage, "cannot unpack " + archive_name() + " into " + target.string() + ": " + reason);
+    throw Error(ExitCode::storage,
+                "cannot unpack " + archive_name() + " into " + target.string() + ": " + util::describe_errno(err));
   }
 };
 

@@ -29,20 +29,11 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void throw_place_error(const fs::path& what, int err) {
-  std::string reason = std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) reason += " (free space on that filesystem and run again)";
-  throw Error(ExitCode::storage, "cannot place " + what.string() + ": " + reason);
+  throw Error(ExitCode::storage, "cannot place " + what.string() + ": " + util::describe_errno(err));
 }
 
 [[noreturn]] void throw_place_error(const fs::path& what, const std::error_code& ec) {
   throw_place_error(what, ec.value());
-}
-
-bool ends_with_ci(const std::string& text, const std::string& suffix) {
-  if (text.size() < suffix.size()) return false;
-  return std::equal(suffix.rbegin(), suffix.rend(), text.rbegin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
 }
 
 fs::path absolute_normal(const fs::path& p) {
@@ -125,7 +116,7 @@ bool move_into_place(const fs::path& from, const fs::path& to) {
   }
   if (err != EINVAL && err != ENOSYS) throw_place_error(to, err);
 
-  const fs::path aside = to.parent_path() / ("." + to.filename().string() + ".old-" + util::random_suffix());
+  const fs::path aside = to.parent_path() / util::aside_name(to.filename().string());
   if (::rename(to.c_str(), aside.c_str()) != 0) throw_place_error(to, errno);
   if (::rename(from.c_str(), to.c_str()) != 0) {
     const int rename_err = errno;
@@ -145,17 +136,6 @@ void sync_parent(const fs::path& p, const fs::path& reported) {
 }
 
 }  // namespace
-
-std::string bundle_name_from_filename(const std::string& filename) {
-  std::string name = fs::path(filename).filename().string();
-  for (const char* suffix : {".tar.gz", ".tgz", ".tar", ".zip"}) {
-    if (ends_with_ci(name, suffix)) {
-      name.resize(name.size() - std::strlen(suffix));
-      break;
-    }
-  }
-  return name;
-}
 
 bool is_safe_component(const std::string& name) {
   if (name.empty() || name.size() > 255 || name.front() == '.') return false;
@@ -195,7 +175,7 @@ void place_link(const fs::path& target, const fs::path& link, const fs::path& te
   if (relative.empty()) throw_place_error(link, EXDEV);
 
   create_parent(link_abs);
-  const std::string temp_name = "." + link_abs.filename().string() + ".tmp-" + util::random_suffix();
+  const std::string temp_name = util::temporary_name(link_abs.filename().string());
   fs::path temp = link_abs.parent_path() / temp_name;
   if (!temp_dir.empty()) {
     std::error_code ignored;

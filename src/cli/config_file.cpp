@@ -137,12 +137,26 @@ void load_rules(const Context& c, const toml::table& rules, Options& o) {
   }
 }
 
+// [depot_names]: "<source URL as written, or its default name>" = "<directory under dest>".
+void load_depot_names(const Context& c, const toml::table& names, Options& o) {
+  for (const auto& [key, node] : names) {
+    const std::string from(key.str());
+    const std::string where = "depot_names." + from;
+    const std::string to = get_string(c, node, where);
+    if (to.empty() || to.size() > 255 || to.front() == '.' || to.find_first_of("/\\") != std::string::npos) {
+      c.fail(node, where, "must be one directory name (not empty, no '/', not starting with '.')");
+    }
+    o.sync.depot_names[from] = to;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> config_keys() {
   std::vector<std::string> keys;
   for (const auto& entry : top_level_keys()) keys.push_back(entry.first);
   for (const auto& rule : source::RuleSpec::names()) keys.push_back("rules." + rule);
+  keys.push_back("depot_names");
   std::sort(keys.begin(), keys.end());
   return keys;
 }
@@ -160,6 +174,11 @@ void load_config_file(const std::string& file, Options& options) {
     if (name == "rules") {
       if (!node.is_table()) context.fail(node, name, "must be a table of rule = [patterns]");
       load_rules(context, *node.as_table(), options);
+      continue;
+    }
+    if (name == "depot_names") {
+      if (!node.is_table()) context.fail(node, name, "must be a table of \"source URL or name\" = \"name\"");
+      load_depot_names(context, *node.as_table(), options);
       continue;
     }
     auto setter = top_level_keys().find(name);
@@ -224,6 +243,9 @@ std::string render_config(const Options& o) {
   toml::table rules;
   for (const auto& [name, patterns] : s.rules.patterns) rules.insert(name, strings(patterns));
   t.insert("rules", rules);
+  toml::table names;
+  for (const auto& [from, to] : s.depot_names) names.insert(util::mask_url(s.network.secrets.stored(from)), to);
+  t.insert("depot_names", names);
   std::ostringstream out;
   out << t << "\n";
   return out.str();

@@ -20,6 +20,7 @@
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/file_lock.hpp"
+#include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
@@ -28,13 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A hidden temporary name of ours: ".<name>.tmp-<random>" (atomic writes, links being placed) or
-// ".<name>.old-<random>" (a copy set aside while replacing, on filesystems without renameat2 flags).
-bool is_temporary_name(const std::string& name) {
-  return name.size() > 1 && name[0] == '.' && (name.find(".tmp-") != std::string::npos ||
-                                               name.find(".old-") != std::string::npos);
-}
-
 // What earlier runs left when they were killed: in staging, half-unpacked trees, swapped-out old copies
 // and temporary files; beside final names (dest and its version directories), temporary links and
 // set-aside copies. Partial downloads stay: they are resumed (a depot's VIBs under staging/depot/).
@@ -42,17 +36,17 @@ void clean_staging(const SyncSettings& settings) {
   std::error_code ignored;
   for (const auto& entry : fs::directory_iterator(settings.staging_dir(), ignored)) {
     if (entry.path().filename() == "depot") continue;
-    if (entry.is_directory(ignored) || is_temporary_name(entry.path().filename().string())) {
+    if (entry.is_directory(ignored) || util::is_temporary_name(entry.path().filename().string())) {
       fs::remove_all(entry.path(), ignored);
     }
   }
   for (const auto& entry : fs::directory_iterator(settings.dest, ignored)) {
     const std::string name = entry.path().filename().string();
-    if (is_temporary_name(name)) {
+    if (util::is_temporary_name(name)) {
       fs::remove_all(entry.path(), ignored);
     } else if (name != ".esxmirror" && !entry.is_symlink(ignored) && entry.is_directory(ignored)) {
       for (const auto& inner : fs::directory_iterator(entry.path(), ignored)) {
-        if (is_temporary_name(inner.path().filename().string())) fs::remove_all(inner.path(), ignored);
+        if (util::is_temporary_name(inner.path().filename().string())) fs::remove_all(inner.path(), ignored);
       }
     }
   }
@@ -98,12 +92,14 @@ void mirror_source(const SyncSettings& settings, const std::string& url, const s
     DetectedSource found = detect_source(settings, db, stored);
     outcome.kind = to_string(found.kind);
     if (found.kind == SourceKind::depot) {
-      DepotSource depot{stored, url, depot_source_name(stored)};
+      std::map<std::string, std::string> renames;  // [depot_names], its URLs in stored form as `stored` is
+      for (const auto& [from, to] : settings.depot_names) renames[settings.network.secrets.stored(from)] = to;
+      DepotSource depot{stored, url, depot_source_name(stored, renames)};
       outcome.name = depot.name;
       for (const SourceReport& other : report.sources) {
         if (other.kind == "depot" && other.name == depot.name) {
           throw Error(ExitCode::source, fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
-                                                    "different --dest directories",
+                                                    "different --dest directories, or name one apart in [depot_names]",
                                                     other.url, outcome.url, settings.dest.string(), depot.name));
         }
       }

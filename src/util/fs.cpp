@@ -41,13 +41,6 @@ class Fd {
   int fd_;
 };
 
-// strerror, with a hint where an operator can act on it.
-std::string describe_errno(int err) {
-  std::string text = std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) text += " (free space on that filesystem and run again)";
-  return text;
-}
-
 [[noreturn]] void throw_write_error(const fs::path& target, int err) {
   throw Error(ExitCode::storage, "cannot write " + target.string() + ": " + describe_errno(err));
 }
@@ -74,7 +67,7 @@ int write_all(int fd, std::string_view content) {
 // the umask like any new file, so a served file stays readable by the web server.
 int create_temp_beside(const fs::path& target, const fs::path& dir, fs::path& temp) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    temp = dir / ("." + target.filename().string() + ".tmp-" + random_suffix());
+    temp = dir / temporary_name(target.filename().string());
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
@@ -207,6 +200,19 @@ std::string random_suffix() {
 }
 
 std::string temporary_name(const std::string& name) { return "." + name + ".tmp-" + random_suffix(); }
+
+std::string aside_name(const std::string& name) { return "." + name + ".old-" + random_suffix(); }
+
+bool is_temporary_name(const std::string& name) {
+  return name.size() > 1 && name[0] == '.' &&
+         (name.find(".tmp-") != std::string::npos || name.find(".old-") != std::string::npos);
+}
+
+std::string describe_errno(int err) {
+  std::string text = std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) text += " (free space on that filesystem and run again)";
+  return text;
+}
 
 void sync_filesystem(const fs::path& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

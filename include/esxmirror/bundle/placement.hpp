@@ -6,9 +6,6 @@
 
 namespace esxmirror::bundle {
 
-// "ESX-1000039.tgz" -> "ESX-1000039" (strips .tgz, .tar.gz, .tar, .zip).
-std::string bundle_name_from_filename(const std::string& filename);
-
 // True when `name` is safe as one path component: non-empty, no '/', '\\' or NUL, not "." / "..",
 // not starting with '.'.
 bool is_safe_component(const std::string& name);

@@ -1,6 +1,7 @@
 #pragma once
 // Mirroring one VMware online depot (issue 8): documents -> VIB plan -> VIBs -> publication, under
 // <dest>/<name>/ at upstream's relative paths, so the mirror is itself a depot hosts can use.
+#include <map>
 #include <optional>
 #include <string>
 
@@ -18,9 +19,10 @@ struct DepotSource {
   std::string name;         // the directory it is mirrored under ("main")
 };
 
-// The directory a depot source is mirrored under: the last directory of its index URL ("main"). Throws
-// Error(source) when the URL has none that can be a directory name.
-std::string depot_source_name(const std::string& stored_url);
+// The directory a depot source is mirrored under: `renames`' entry for its stored URL, else the last
+// directory of its index URL ("main"), or `renames`' entry for that. Throws Error(source) when the URL has
+// no directory that can be a name and `renames` names none.
+std::string depot_source_name(const std::string& stored_url, const std::map<std::string, std::string>& renames);
 
 // Mirrors `source` into settings.dest / source.name. `index` is the depot index's response when the
 // caller already fetched it (to tell the source's kind), else it is fetched here. Fills `outcome` (and the

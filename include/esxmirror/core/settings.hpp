@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ struct SyncSettings {
   std::chrono::seconds failure_backoff_max{std::chrono::hours(24 * 7)};
   // Depot sources: the vendor-index products mirrored (productId), besides the versions selected.
   std::vector<std::string> depot_products = {"embeddedEsx"};
+  // Config [depot_names]: the directory a depot is mirrored under, by its source URL as written or by the
+  // name it would have (the last directory of its index URL), instead of that name.
+  std::map<std::string, std::string> depot_names;
   // A VIB (or metadata zip) no published zip of a selected version references any more stays this long
   // after it was first found unreferenced, so a host in the middle of a remediation still finds it.
   std::chrono::seconds depot_keep_unreferenced{std::chrono::hours(24 * 7)};

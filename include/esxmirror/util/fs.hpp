@@ -31,6 +31,13 @@ void link_tree(const std::filesystem::path& from, const std::filesystem::path& t
 // The hidden temporary name for something that will be renamed to `name`: ".<name>.tmp-<random>".
 // Every temporary file or link esxmirror makes has this form, so the next run knows its debris.
 std::string temporary_name(const std::string& name);
+// The hidden name a replaced entry is set aside under until it is deleted: ".<name>.old-<random>".
+std::string aside_name(const std::string& name);
+// True for a name temporary_name or aside_name made: debris of a killed run, never published content.
+bool is_temporary_name(const std::string& name);
+
+// strerror(err), with what an operator can do where there is something (a full disk: free space).
+std::string describe_errno(int err);
 
 // syncfs(2) on the filesystem holding `path`: everything written or renamed on it so far is durable.
 // One call instead of an fsync per file and directory. Throws esxmirror::Error(storage) naming the path.

@@ -130,9 +130,12 @@ void report_bulletins(DepotContext& context, const DepotSnapshot& snapshot, cons
 
 }  // namespace
 
-std::string depot_source_name(const std::string& stored_url) {
+std::string depot_source_name(const std::string& stored_url, const std::map<std::string, std::string>& renames) {
+  if (auto by_url = renames.find(stored_url); by_url != renames.end()) return by_url->second;
   try {
-    return source::depot::depot_name(stored_url, util::mask_url(stored_url));
+    std::string name = source::depot::depot_name(stored_url, util::mask_url(stored_url));
+    if (auto by_name = renames.find(name); by_name != renames.end()) return by_name->second;
+    return name;
   } catch (const source::depot::FormatError& e) {
     throw Error(ExitCode::source, fmt::format("{}; a depot is mirrored under the last directory of its index URL",
                                               e.what()));

@@ -49,19 +49,6 @@ std::vector<std::string> names_in(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("bundle names come from archive file names", "[bundle][placement]") {
-  CHECK(bundle_name_from_filename("ESX-1000039.tgz") == "ESX-1000039");
-  CHECK(bundle_name_from_filename("ESX-1000039.tar.gz") == "ESX-1000039");
-  CHECK(bundle_name_from_filename("ESX-1000039.tar") == "ESX-1000039");
-  CHECK(bundle_name_from_filename("ESX350-201003401-SG.zip") == "ESX350-201003401-SG");
-  CHECK(bundle_name_from_filename("ESX-1000039.TGZ") == "ESX-1000039");
-  CHECK(bundle_name_from_filename("ESX-1000039") == "ESX-1000039");
-  CHECK(bundle_name_from_filename("ESX-1000039.gz.tgz") == "ESX-1000039.gz");
-  CHECK(bundle_name_from_filename("ESX-1.0.0.1.tgz") == "ESX-1.0.0.1");
-  CHECK(bundle_name_from_filename("downloads/ESX-1002087.tgz") == "ESX-1002087");
-  CHECK(bundle_name_from_filename(".tgz").empty());
-}
-
 TEST_CASE("safe path components", "[bundle][placement]") {
   CHECK(is_safe_component("ESX-1000039"));
   CHECK(is_safe_component("2007-03-29_ESX-1000039"));
