@@ -69,9 +69,10 @@ CLEANUP = Cleanup()
 
 
 class Site:
-    """The sample vendor site, driven over its --control stdin; counts requests via --log-requests."""
+    """The sample vendor site, driven over its --control stdin; counts requests via --log-requests.
+    With depot_vibs, it also serves a generated online depot 'main' of that many VIBs (depot_url)."""
 
-    def __init__(self, binary, work, patches, bundle_size, latency_ms):
+    def __init__(self, binary, work, patches, bundle_size, latency_ms, depot_vibs=0, depot_vib_size=65536):
         os.makedirs(work, exist_ok=True)
         self.log_path = os.path.join(work, "requests.log")
         port_file = os.path.join(work, "port")
@@ -80,7 +81,8 @@ class Site:
         self.process = subprocess.Popen(
             [binary, "--patches", str(patches), "--bundle-size", str(bundle_size), "--version", VERSION,
              "--latency-ms", str(latency_ms), "--port-file", port_file, "--log-requests", self.log_path,
-             "--control"],
+             "--control", *(["--depot-vibs", str(depot_vibs), "--depot-vib-size", str(depot_vib_size)]
+                            if depot_vibs else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=CHILD_ENV)
         CLEANUP.sites.append(self)
         while not os.path.exists(port_file):
@@ -89,6 +91,9 @@ class Site:
             time.sleep(0.05)
         self.startup_s = time.monotonic() - started
         self.process.stdout.readline()  # "sample site: URL"
+        self.depot_url = None
+        if depot_vibs:  # "sample depot: URL" (no token: the URL is the request form)
+            self.depot_url = self.process.stdout.readline().strip().split(": ", 1)[1]
         self.port = int(open(port_file).read())
         self.index_url = f"http://127.0.0.1:{self.port}/download/vi/vi3_patches.html"
         self.log_offset = 0
@@ -181,7 +186,8 @@ def measure(argv, site=None, stdout=None, expect_rc=(0,), label=""):
         raise RunFailed(f"{label or argv[0]} exited {process.returncode}: {last_lines(stderr)}")
     rss_kib, user, system = open(usage_path).read().split("\n")[-2].split()
     r = Result(wall=wall, rss=int(rss_kib) * 1024, cpu=float(user) + float(system), stderr=stderr,
-               requests=None, bytes=None, bundle_bytes=None, unconditional=None, not_modified=None, phases={},
+               requests=None, bytes=None, bundle_bytes=None, vib_requests=None, unconditional=None,
+               not_modified=None, phases={},
                note=None)
     drops_after = listen_drops()
     if drops_before is not None and drops_after is not None and drops_after > drops_before:
@@ -193,7 +199,8 @@ def measure(argv, site=None, stdout=None, expect_rc=(0,), label=""):
     if site:
         r.requests = len(hits)
         r.bytes = sum(h[3] for h in hits)
-        r.bundle_bytes = sum(h[3] for h in hits if h[1].endswith(".tgz"))
+        r.bundle_bytes = sum(h[3] for h in hits if h[1].endswith((".tgz", ".vib")))  # bundle or VIB bodies
+        r.vib_requests = sum(1 for h in hits if h[1].endswith(".vib"))
         r.unconditional = sum(1 for h in hits if not h[4])
         r.not_modified = sum(1 for h in hits if h[2] == 304)
     return r
@@ -233,7 +240,7 @@ class Table:
     def render(self, reference):
         ref = self.wall(reference) if reference else None
         lines = [f"### {self.title}", "",
-                 "| tool | wall s (median; min–max) | × esxmirror | requests | bytes served | bundle bytes "
+                 "| tool | wall s (median; min–max) | × esxmirror | requests | bytes served | bundle/VIB bytes "
                  "| peak RSS | CPU s | notes |",
                  "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for name, results, note, failures in self.rows:

@@ -16,8 +16,8 @@ namespace {
 constexpr std::size_t kHashChunk = 1u << 20;  // reading a partial's prefix to hash it
 }
 
-PartialFileWriter::PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests)
-    : file_(std::move(file)), part_(partial_path(file_)), hasher_(digests) {}
+PartialFileWriter::PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests, bool durable)
+    : file_(std::move(file)), part_(partial_path(file_)), hasher_(digests), durable_(durable) {}
 
 PartialFileWriter::~PartialFileWriter() { close(); }
 
@@ -108,7 +108,7 @@ WriterResult PartialFileWriter::append(const char* data, std::size_t size) {
 
 WriterResult PartialFileWriter::commit() {
   if (fd_ < 0) return {WriterResult::Kind::io_error, "cannot write " + part_.string() + ": not open"};
-  if (::fsync(fd_) != 0) return io_error("cannot write");
+  if (durable_ && ::fsync(fd_) != 0) return io_error("cannot write");
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) return io_error("cannot write");

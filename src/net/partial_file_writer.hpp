@@ -25,7 +25,8 @@ struct WriterResult {
 
 class PartialFileWriter {
  public:
-  PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests);
+  // durable = false: commit() skips the fsync (the caller syncs the file system before it relies on the file).
+  PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests, bool durable = true);
   ~PartialFileWriter();  // close(): the partial and its record stay resumable
   PartialFileWriter(const PartialFileWriter&) = delete;
   PartialFileWriter& operator=(const PartialFileWriter&) = delete;
@@ -54,7 +55,7 @@ class PartialFileWriter {
   bool resumed() const { return resumed_; }
   std::uint64_t size() const { return size_; }  // bytes in the partial, prefix included
 
-  // fsync, close, rename to the final name (replacing an older file), remove the record; then digests()
+  // fsync (when durable), close, rename to the final name (replacing an older file), remove the record; then digests()
   // holds the whole file's. On io_error the partial stays. Safe to call on another thread than the one
   // that wrote (one thread at a time).
   WriterResult commit();
@@ -72,6 +73,7 @@ class PartialFileWriter {
   util::StreamHasher hasher_;
   util::Digests digests_;
   int fd_ = -1;
+  bool durable_ = true;
   std::uint64_t size_ = 0;
   bool resumed_ = false;
 };

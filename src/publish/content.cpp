@@ -37,14 +37,10 @@ std::vector<DepotListing> depot_listings(store::Database& db) {
       if (doc.kind == store::DocumentKind::depot_index) listing.published = true;
       if (doc.kind == store::DocumentKind::metadata) listing.metadata.push_back(source.name + "/" + relpath);
     }
-    for (const store::BulletinEntry& entry : depot.bulletin_entries()) {
-      if (entry.state != "placed") continue;
-      ++listing.bulletins;
-      const auto& date = entry.bulletin.release_date;
-      if (date && (!listing.newest_release || date->substr(0, 10) > *listing.newest_release)) {
-        listing.newest_release = date->substr(0, 10);
-      }
-    }
+    // One query, not every bulletin's entry loaded: this runs every night, for every depot.
+    store::DepotCatalog::PlacedBulletins placed = depot.placed_bulletins();
+    listing.bulletins = static_cast<int>(placed.count);
+    listing.newest_release = placed.newest_release;
     listings.push_back(std::move(listing));
   }
   return listings;

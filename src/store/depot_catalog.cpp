@@ -357,6 +357,21 @@ std::vector<BulletinEntry> DepotCatalog::record_placed_bulletins(std::int64_t no
   return placed_now;
 }
 
+DepotCatalog::PlacedBulletins DepotCatalog::placed_bulletins() {
+  // bulletin_entries()' "placed": a published zip names it, and each of its VIBs has a row in state placed.
+  auto s = db_.prepare(
+      "SELECT COUNT(*), MAX(substr(b.release_date, 1, 10)) FROM depot_bulletins b WHERE b.source = ?1 "
+      "AND EXISTS (SELECT 1 FROM depot_metadata_bulletins m JOIN depot_documents d "
+      "  ON d.source = m.source AND d.relpath = m.metadata "
+      "  WHERE m.source = ?1 AND m.bulletin = b.id AND d.published_sha256 IS NOT NULL) "
+      "AND NOT EXISTS (SELECT 1 FROM depot_bulletin_vibs bv LEFT JOIN depot_vibs v "
+      "  ON v.source = bv.source AND v.relpath = bv.vib "
+      "  WHERE bv.source = ?1 AND bv.bulletin = b.id AND (v.state IS NULL OR v.state != 'placed'))");
+  s.bind(source_);
+  s.step();
+  return {s.integer(0), s.optional_text(1)};
+}
+
 std::optional<SourceRow> find_source(Database& db, const std::string& url) {
   auto s = db.prepare("SELECT url, kind, name FROM sources WHERE url = ?");
   s.bind(url);

@@ -99,6 +99,10 @@ struct Request {
   std::optional<std::uint64_t> expected_size = std::nullopt;
   // Which digests a file request computes (sha256 alone for VIBs: half the hashing).
   util::StreamHasher::Algorithms digests = util::StreamHasher::Algorithms::md5_and_sha256;
+  // File requests: false renames the complete body to `file` without an fsync first. The caller must make
+  // it durable (util::sync_filesystem() once per batch) before trusting it after a power cut, which may
+  // leave `file` short or empty (never glued to a partial: `file` is not resumed from).
+  bool durable = true;
 };
 
 struct Response {

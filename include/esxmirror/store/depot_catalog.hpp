@@ -130,6 +130,15 @@ class DepotCatalog {
   // Bulletins "placed" now that never were before get placed_at = now, in one transaction; returns them
   // (what a run made available to hosts for the first time).
   std::vector<BulletinEntry> record_placed_bulletins(std::int64_t now);
+  // How many of bulletin_entries() are "placed", counted in one query (every run's index.html and
+  // manifest.json need only this; loading the entries costs ~15% of a no-op night with 20,000 VIBs).
+  std::int64_t placed_bulletin_count() { return placed_bulletins().count; }
+  struct PlacedBulletins {
+    std::int64_t count = 0;
+    std::optional<std::string> newest_release;  // the latest release date (YYYY-MM-DD) among them
+  };
+  // placed_bulletin_count() and the newest release date of those bulletins, in the same one query.
+  PlacedBulletins placed_bulletins();
 
  private:
   Database& db_;

@@ -73,7 +73,7 @@ bool probe_unchanged(const net::Response& response, const store::DocumentRow* kn
 void adopt_present_vibs(DepotContext& context, DepotPlan& plan);
 
 // Downloads every VIB of `plan.fetch` (jobs at a time), verifies size and sha-256 while streaming, places
-// each by rename under root(), records it. Returns the relpaths placed. A failing VIB is recorded with its
+// them in batches (one syncfs, a rename each under root(), one transaction). Returns the relpaths placed. A failing VIB is recorded with its
 // backoff and named in the report; it never stops the others.
 std::set<std::string> fetch_vibs(DepotContext& context, const DepotPlan& plan,
                                  const std::map<std::string, store::VibRow>& known);

@@ -2,6 +2,10 @@
 // say per bulletin what happened.
 #include "esxmirror/core/depot_mirror.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -48,15 +52,18 @@ class ScratchDir {
 };
 
 // Placed VIBs whose file is gone (removed by hand): fetched again, and not counted as in place meanwhile.
+// Each is looked up relative to the open root (a no-op night of 20,000 VIBs walks only their own paths).
 std::set<std::string> missing_on_disk(DepotContext& context, const std::map<std::string, store::VibRow>& vibs) {
   std::set<std::string> missing;
+  const int root = ::open(context.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // none yet: all missing
   for (const auto& [relpath, row] : vibs) {
-    std::error_code ec;
-    if (row.state == store::VibState::placed && !fs::is_regular_file(context.root() / relpath, ec)) {
-      missing.insert(relpath);
-      if (!context.settings.dry_run) context.catalog.forget_vib(relpath, context.now());
-    }
+    if (row.state != store::VibState::placed) continue;
+    struct stat info {};
+    if (root >= 0 && ::fstatat(root, relpath.c_str(), &info, 0) == 0 && S_ISREG(info.st_mode)) continue;
+    missing.insert(relpath);
+    if (!context.settings.dry_run) context.catalog.forget_vib(relpath, context.now());
   }
+  if (root >= 0) ::close(root);
   return missing;
 }
 
@@ -145,8 +152,12 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
 
   DepotSnapshot snapshot = read_depot(context, std::move(index));
   std::map<std::string, store::VibRow> vibs = catalog.vibs();
-  DepotPlanInput input{snapshot.metadata, vibs, missing_on_disk(context, vibs), context.now()};
+  std::set<std::string> missing = missing_on_disk(context, vibs);
+  // Lent to the plan and taken back: a copy of every VIB row and zip's contents costs more than planning.
+  DepotPlanInput input{std::move(snapshot.metadata), std::move(vibs), std::move(missing), context.now()};
   DepotPlan plan = plan_vibs(input);
+  snapshot.metadata = std::move(input.metadata);
+  vibs = std::move(input.vibs);
   if (!settings.dry_run) adopt_present_vibs(context, plan);
   for (const std::string& conflict : plan.conflicts) outcome.failed_documents.push_back(conflict);
   outcome.vibs_present = static_cast<int>(plan.in_place.size());
