@@ -283,7 +283,7 @@ TEST_CASE("check with an expired, invalid or not yet entitled token: exit 4 with
 }
 
 TEST_CASE(
-    "check over https: readable with --cacert; a certificate that cannot be verified is exit 4 with sync's "
+    "check over https: readable with --cacert, and a certificate that cannot be verified is exit 4 with sync's "
     "words, naming the host",
     "[check][depot][https]") {
   TestCa ca, stranger("stranger");
@@ -308,7 +308,7 @@ TEST_CASE(
   CHECK(has(sync.err, words));
 }
 
-TEST_CASE("check: one unreadable source does not stop the others; usage errors exit 2 before any request",
+TEST_CASE("check: one unreadable source does not stop the others, and usage errors exit 2 before any request",
           "[check][depot]") {
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
   f.write_token(kExpiredToken + "\n");

@@ -110,7 +110,7 @@ void next_second() { std::this_thread::sleep_for(std::chrono::milliseconds(1100)
 }  // namespace
 
 TEST_CASE(
-    "mail: a legacy night lists each placed bundle, critical and security first, then the summary; a night "
+    "mail: a legacy night lists each placed bundle, critical and security first, then the summary, and a night "
     "with nothing new stays one line",
     "[mail][legacy]") {
   MirrorFixture f;
@@ -186,7 +186,7 @@ TEST_CASE(
 
 TEST_CASE(
     "mail: a depot night lists each bulletin made available, with severity, category, date, versions and "
-    "summary; status --new --since gives the same list from the catalog",
+    "summary, and status --new --since gives the same list from the catalog",
     "[mail][depot]") {
   DepotFixture f;
   const fs::path report_file = f.tmp / "report.json";

@@ -590,7 +590,7 @@ TEST_CASE("status shows the last runs and each failed patch with its error and w
   CHECK(j["failed"][0]["last_error"].get<std::string>().find("404") != std::string::npos);
 }
 
-TEST_CASE("verify catches a flipped byte and a deleted file; --repair fetches the bundle again", "[nightly][verify]") {
+TEST_CASE("verify catches a flipped byte and a deleted file, and --repair fetches the bundle again", "[nightly][verify]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
   REQUIRE(f.sync({"--esx-version", "3.0.1", "--esx-version", "3.0.2"}).exit_code == 0);
@@ -643,7 +643,7 @@ TEST_CASE("verify catches a flipped byte and a deleted file; --repair fetches th
   CHECK(gone.out.find("missing") != std::string::npos);
 }
 
-TEST_CASE("a failing patch waits out its backoff; retry ID makes it due and the next sync fetches it",
+TEST_CASE("a failing patch waits out its backoff, and retry ID makes it due and the next sync fetches it",
           "[nightly][retry][backoff]") {
   MirrorFixture f;
   write(f.config, "retry_base_delay_ms = 20\nretry_max_delay_ms = 200\nfailures_before_backoff = 0\n"
@@ -860,7 +860,7 @@ TEST_CASE("a bundle removed by hand whose fetch then fails is not listed in the 
   CHECK(manifest["versions"]["3.0.1"].size() == k301.size());
 }
 
-TEST_CASE("the index is rewritten each run; an unchanged run keeps the same entries", "[nightly][index]") {
+TEST_CASE("the index is rewritten each run, and an unchanged run keeps the same entries", "[nightly][index]") {
   MirrorFixture f;
   REQUIRE(f.sync({"--esx-version", "3.0.1"}).exit_code == 0);
   json first = json::parse(slurp(f.dest / "manifest.json"));

@@ -147,7 +147,7 @@ TEST_CASE("a bundle for two selected versions is downloaded and stored once, the
 }
 
 TEST_CASE("a dry run prints, at the default verbosity, each bundle it would fetch, replace or link, downloads no "
-          "bundle and changes nothing; the report carries the same list",
+          "bundle and changes nothing, and the report carries the same list",
           "[sync][dry-run]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
@@ -225,7 +225,7 @@ TEST_CASE("a dry run prints, at the default verbosity, each bundle it would fetc
   CHECK(quiet.out.empty());
 }
 
-TEST_CASE("a bundle whose md5 does not match its page is never placed; the others are", "[sync][faults]") {
+TEST_CASE("a bundle whose md5 does not match its page is never placed, and the others are", "[sync][faults]") {
   MirrorFixture f;
   f.set_page_md5("ESX-1000050", "0123456789abcdef0123456789abcdef");
   ProcessResult r = f.sync({"--esx-version", "3.0.1"});

@@ -38,7 +38,7 @@ store::VibRow row(const store::VibRef& ref, store::VibState state) {
 
 }  // namespace
 
-TEST_CASE("depot plan: a VIB named by two zips is fetched once; placed ones are left alone") {
+TEST_CASE("depot plan: a VIB named by two zips is fetched once, and placed ones are left alone") {
   store::VibRef base = vib("esx-base"), tools = vib("tools"), nic = vib("nic");
   DepotPlanInput input;
   input.metadata = {zip("8.0.2", {base, tools}), zip("8.0.3", {base, nic})};

@@ -96,7 +96,7 @@ TEST_CASE("selected_versions matches exactly, in selection order, without duplic
   CHECK(selected_versions(patch("ESX-6", {"3.0.1"}), {}).empty());
 }
 
-TEST_CASE("plan: a patch never seen is fetched; one for other versions or without a bundle is not planned",
+TEST_CASE("plan: a patch never seen is fetched, and one for other versions or without a bundle is not planned",
           "[plan]") {
   PlanInput input;
   input.versions = {"3.0.1"};
@@ -130,7 +130,7 @@ TEST_CASE("plan: the classification filter keeps only the listed classes, case-i
   CHECK(plan_patches(input).size() == 4);
 }
 
-TEST_CASE("plan: placed and unchanged is skipped; a newly selected version is linked", "[plan]") {
+TEST_CASE("plan: placed and unchanged is skipped, and a newly selected version is linked", "[plan]") {
   const std::string md5 = "5a5d1185a283150ed7485d1fd90e1b02";
   PlanInput input;
   input.now = kNow;

@@ -81,7 +81,7 @@ TEST_CASE("each lane keeps its own limit, and the lanes run together", "[engine]
   CHECK(seen[3]["q2"] == 1);  // lane 0 had both in flight at once
 }
 
-TEST_CASE("a full file lane does not hold up pages; on_done adds to any lane", "[engine][lanes]") {
+TEST_CASE("a full file lane does not hold up pages, and on_done adds to any lane", "[engine][lanes]") {
   Site site;
   TempDir dir;
   site.put("bin/slow.bin", std::string(60 * 1024, 's'));
@@ -161,7 +161,7 @@ TEST_CASE("unknown lanes and HEAD requests with a file are refused at add()", "[
   CHECK_THROWS_AS(engine.add(head), std::invalid_argument);
 }
 
-TEST_CASE("requests one after the other reuse one connection; stats count new connections", "[engine][lanes]") {
+TEST_CASE("requests one after the other reuse one connection, and stats count new connections", "[engine][lanes]") {
   Site site;
   for (int i = 0; i < 10; ++i) site.put("r" + std::to_string(i) + ".txt", "r");
   TransferEngine engine(test_settings(), fast_retry(), 1);

@@ -140,7 +140,7 @@ TEST_CASE("a HEAD probe reports status, length and validators, and no body", "[e
   }
 }
 
-TEST_CASE("a file of the expected size is kept; another size is refused without a partial", "[engine][size]") {
+TEST_CASE("a file of the expected size is kept, and another size is refused without a partial", "[engine][size]") {
   Site site;
   TempDir dir;
   const std::string data(50000, 'v');

@@ -44,7 +44,7 @@ const std::string kUrl = "http://h/bundle.tgz?token=***";
 
 }  // namespace
 
-TEST_CASE("a body streams into the partial, visible at once; commit renames it with its digests", "[writer]") {
+TEST_CASE("a body streams into the partial, visible at once, and commit renames it with its digests", "[writer]") {
   TempDir dir;
   const auto file = dir / "deep/sub/b.tgz";
   PartialFileWriter w(file, Algorithms::md5_and_sha256);
@@ -163,7 +163,7 @@ TEST_CASE("a partial that shrank cannot be resumed: restart", "[writer][resume]"
   }
 }
 
-TEST_CASE("discard removes the partial and its record; nothing under the final name", "[writer]") {
+TEST_CASE("discard removes the partial and its record, and nothing under the final name", "[writer]") {
   TempDir dir;
   const auto file = dir / "b.tgz";
   PartialFileWriter w(file, Algorithms::md5_and_sha256);

@@ -38,7 +38,7 @@ std::string with_credentials(const std::string& proxy_url, const std::string& us
 
 }  // namespace
 
-TEST_CASE("requests go through the configured proxy; its credentials never show", "[engine][proxy]") {
+TEST_CASE("requests go through the configured proxy, and its credentials never show", "[engine][proxy]") {
   testing::SiteServer site(testing::SampleSite::standard());
   site.edit([](testing::SampleSite& s) { s.set_file("via.txt", "through the proxy"); });
   site.start();

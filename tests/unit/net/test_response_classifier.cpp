@@ -104,7 +104,7 @@ TEST_CASE("a proxy refusing the CONNECT tunnel is judged by its answer, as if th
   CHECK(classify(curl_failed(CURLE_COULDNT_CONNECT, "Connection refused")).action == Action::retry);
 }
 
-TEST_CASE("416 to a range request starts over; elsewhere it is final", "[classify][resume]") {
+TEST_CASE("416 to a range request starts over, and elsewhere it is final", "[classify][resume]") {
   auto f = http(416, RequestKind::file);
   f.resume_requested = true;
   const auto v = classify(f);

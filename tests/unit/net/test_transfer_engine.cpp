@@ -391,7 +391,7 @@ TEST_CASE("503 with Retry-After is retried and the wait honoured", "[engine][ret
   CHECK(elapsed >= milliseconds(550));
 }
 
-TEST_CASE("429 is retried; 5xx until exhausted names the last cause", "[engine][retry]") {
+TEST_CASE("429 is retried, and 5xx until exhausted names the last cause", "[engine][retry]") {
   Site site;
   site.put("x.txt", "x");
   SECTION("429 twice, then ok") {
@@ -489,7 +489,7 @@ TEST_CASE("credentials come from a netrc file and never appear in errors", "[eng
   }
 }
 
-TEST_CASE("redirects are followed; loops are refused", "[engine]") {
+TEST_CASE("redirects are followed, and loops are refused", "[engine]") {
   Site site;
   site.put("a.txt", "content of a");
   site.put("b.txt", "content of b");
@@ -591,7 +591,7 @@ TEST_CASE("a body shorter than its Content-Length is a cut, retried and resumed"
   CHECK_FALSE(fs::exists(dir / "short.bin"));
 }
 
-TEST_CASE("request_stop from another thread aborts; the partial is resumed by a new engine", "[engine][stop]") {
+TEST_CASE("request_stop from another thread aborts, and the partial is resumed by a new engine", "[engine][stop]") {
   Site site;
   TempDir dir;
   const std::string data = bytes_of(200 * 1024, 8);
@@ -645,7 +645,7 @@ TEST_CASE("request_stop from another thread aborts; the partial is resumed by a 
   CHECK(hits[0].range == "bytes=" + std::to_string(kept) + "-");
 }
 
-TEST_CASE("requests may be added from on_done; callbacks run on run()'s thread", "[engine]") {
+TEST_CASE("requests may be added from on_done, and callbacks run on run()'s thread", "[engine]") {
   Site site;
   site.put("one.txt", "1");
   site.put("two.txt", "2");

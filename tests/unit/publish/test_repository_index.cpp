@@ -79,7 +79,7 @@ TEST_CASE("manifest: a downstream reads back every bundle, its files, links and 
   CHECK(read.notes[0].versions == std::vector<std::string>{"3.0.2"});
 }
 
-TEST_CASE("index files: no clock in them; the newest release stands for when", "[publish][manifest]") {
+TEST_CASE("index files: no clock in them, and the newest release stands for when", "[publish][manifest]") {
   const std::string manifest = publish::render_manifest(content());
   const std::string html = publish::render_index_html(content());
   CHECK(manifest == publish::render_manifest(content()));

@@ -80,7 +80,7 @@ TEST_CASE("metadata: every VIB with the file's path, size and sha-256, not a pay
   CHECK(metadata.warnings.empty());
 }
 
-TEST_CASE("metadata: bulletins with dates, severities and platforms; vmware.xml fills the gaps", "[depot][metadata]") {
+TEST_CASE("metadata: bulletins with dates, severities and platforms, and vmware.xml fills the gaps", "[depot][metadata]") {
   const Metadata metadata = parse_metadata_members(metadata_members(), kZip);
   REQUIRE(metadata.bulletins.size() == 5);
   std::vector<std::string> ids;

@@ -394,7 +394,7 @@ TEST_CASE("catalog: a placed bundle whose directory is gone is forgotten as plac
   CHECK(catalog.bundle("ESX-1")->state == BundleState::failed);
 }
 
-TEST_CASE("catalog: a KB note is a patch without a bundle row; a placed bundle's layout is recorded and made flat",
+TEST_CASE("catalog: a KB note is a patch without a bundle row, and a placed bundle's layout is recorded and made flat",
           "[store][catalog]") {
   TempDir tmp;
   Database db(tmp / "state.db", Database::Mode::read_write);

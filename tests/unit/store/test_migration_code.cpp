@@ -103,7 +103,7 @@ TEST_CASE("migration 2 scrubs every URL, JSON document and message an older rele
   }
 }
 
-TEST_CASE("migration 2 on a new database has nothing to scrub; a current one is not migrated again", "[store][migrations]") {
+TEST_CASE("migration 2 on a new database has nothing to scrub, and a current one is not migrated again", "[store][migrations]") {
   TempDir tmp;
   {
     Database db(tmp / "state.db", Database::Mode::read_write);
