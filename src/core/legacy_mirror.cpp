@@ -18,27 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-PlanInput plan_input(const SyncSettings& settings, const DiscoverResult& found, store::Catalog& catalog,
-                     std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
-  PlanInput input;
-  input.patches = found.patches;
-  input.versions = settings.versions;
-  input.classifications = settings.classifications;
-  input.bundles = catalog.bundles();
-  input.now = now;
-  for (const store::CatalogEntry& entry : catalog.entries()) {
-    for (const store::PlacementRow& p : entry.placements) placed_versions[entry.patch.id].insert(p.version);
-    if (entry.bundle && entry.bundle->state == store::BundleState::placed && entry.bundle->path &&
-        !fs::exists(settings.dest / *entry.bundle->path)) {
-      input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
-    }
-  }
-  // Not placed any more: if fetching it again fails, neither `list` nor the index may show it as placed.
-  for (const std::string& id : input.missing_on_disk) catalog.forget_placement(id, now);
-  input.placed_versions = placed_versions;
-  return input;
-}
-
 // The bundle's size when an earlier run learned it: the placed copy (for a link), or a download of the
 // same bytes the page promises now (for a fetch).
 std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
@@ -72,6 +51,27 @@ void report_plan_only(const PlannedPatch& planned, const std::map<std::string, s
 
 }  // namespace
 
+PlanInput gather_plan_input(const SyncSettings& settings, std::vector<PatchRecord> patches, store::Catalog& catalog,
+                            std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
+  PlanInput input;
+  input.patches = std::move(patches);
+  input.versions = settings.versions;
+  input.classifications = settings.classifications;
+  input.bundles = catalog.bundles();
+  input.now = now;
+  for (const store::CatalogEntry& entry : catalog.entries()) {
+    for (const store::PlacementRow& p : entry.placements) placed_versions[entry.patch.id].insert(p.version);
+    if (entry.bundle && entry.bundle->state == store::BundleState::placed && entry.bundle->path &&
+        !fs::exists(settings.dest / *entry.bundle->path)) {
+      input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
+    }
+  }
+  // Not placed any more: if fetching it again fails, neither `list` nor the index may show it as placed.
+  for (const std::string& id : input.missing_on_disk) catalog.forget_placement(id, now);
+  input.placed_versions = placed_versions;
+  return input;
+}
+
 int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> index) {
   std::int64_t now = util::to_unix(clock.now());
@@ -82,7 +82,7 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   report.pages_not_modified += found.pages_not_modified;
 
   std::map<std::string, std::set<std::string>> placed_versions;
-  std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found, catalog, placed_versions, now));
+  std::vector<PlannedPatch> plan = plan_patches(gather_plan_input(settings, found.patches, catalog, placed_versions, now));
   for (const PlannedPatch& planned : plan) {
     bool placing = planned.action == Action::fetch || planned.action == Action::replace;
     if (placing && !planned.patch.release_date) {

@@ -1,7 +1,12 @@
 #pragma once
 // Mirroring one legacy HTML source: discover its pages, plan, adopt, link, fetch, verify, unpack, place.
+#include <map>
 #include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
+#include "esxmirror/core/plan.hpp"
 #include "esxmirror/core/report.hpp"
 #include "esxmirror/core/settings.hpp"
 #include "esxmirror/net/transfer.hpp"
@@ -17,5 +22,11 @@ namespace esxmirror {
 // written, Error(interrupted) on SIGINT/SIGTERM.
 int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> index);
+
+// What plan_patches needs for `patches` against the catalog, and `placed_versions` (patch id -> versions it
+// is placed under). Not pure: a placed bundle whose directory was removed by hand loses its placement here,
+// so that if fetching it again fails, neither `list` nor the index shows it as placed.
+PlanInput gather_plan_input(const SyncSettings& settings, std::vector<PatchRecord> patches, store::Catalog& catalog,
+                            std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now);
 
 }  // namespace esxmirror

@@ -13,6 +13,7 @@
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/adopt.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/legacy_mirror.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -82,21 +83,9 @@ void record(store::Catalog& catalog, const Manifest& manifest, std::int64_t now)
 
 std::vector<PlannedPatch> plan(const SyncSettings& settings, const Manifest& manifest, store::Catalog& catalog,
                                std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
-  PlanInput input;
-  for (const UpstreamBundle& bundle : manifest.bundles) input.patches.push_back(bundle.patch);
-  input.versions = settings.versions;
-  input.classifications = settings.classifications;
-  input.bundles = catalog.bundles();
-  input.now = now;
-  for (const store::CatalogEntry& entry : catalog.entries()) {
-    for (const store::PlacementRow& p : entry.placements) placed_versions[entry.patch.id].insert(p.version);
-    if (entry.bundle && entry.bundle->state == store::BundleState::placed && entry.bundle->path &&
-        !fs::exists(settings.dest / *entry.bundle->path)) {
-      input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
-    }
-  }
-  for (const std::string& id : input.missing_on_disk) catalog.forget_placement(id, now);
-  input.placed_versions = placed_versions;
+  std::vector<PatchRecord> patches;
+  for (const UpstreamBundle& bundle : manifest.bundles) patches.push_back(bundle.patch);
+  PlanInput input = gather_plan_input(settings, std::move(patches), catalog, placed_versions, now);
   std::vector<PlannedPatch> planned = plan_patches(input);
   // Upstream's order: the version holding the directory first, so the copy and its links are as upstream's.
   for (PlannedPatch& p : planned) {
