@@ -113,9 +113,14 @@ void print_dry_run_plan(const RunReport& report, const Options& options) {
 namespace {
 
 // One line per depot source: what happened to its VIBs and documents.
-void print_depot_lines(const RunReport& report) {
+// One line per depot that did something this run (or each, in a dry run or with -v): a night with nothing
+// new stays the one summary line the cron mail shows.
+void print_depot_lines(const RunReport& report, const Options& options) {
   for (const SourceReport& s : report.sources) {
     if (s.kind != "depot" || s.exit_code == ExitCode::source) continue;
+    bool eventful = s.vibs_placed > 0 || !s.failed_vibs.empty() || s.vibs_deferred > 0 || !s.published.empty() ||
+                    !s.removed.empty() || !s.failed_documents.empty();
+    if (!eventful && !report.dry_run && options.verbose == 0) continue;
     std::string line = report.dry_run
                            ? fmt::format("depot {}: dry run: {} VIBs to fetch ({}), {} already in place", s.name,
                                          s.vibs_to_fetch, util::human_bytes(s.bytes_to_fetch), s.vibs_present)
@@ -177,7 +182,7 @@ void print_summary(const RunReport& report, const Options& options) {
   for (const SourceReport& s : report.sources) {
     if (s.exit_code == ExitCode::source && s.message != report.message) print_error(s.message);
   }
-  print_depot_lines(report);
+  print_depot_lines(report, options);
   constexpr std::size_t kNamed = 10;  // a depot failure can fail many bulletins: name the first few
   std::vector<std::string> failed_ids;
   std::size_t unnamed = 0;

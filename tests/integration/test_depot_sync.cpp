@@ -198,6 +198,9 @@ TEST_CASE("depot: a second run with nothing new makes only conditional requests,
     expected.insert(f.logged(depot.zip_path(release->version)));
   CHECK(asked == expected);  // every selected zip revalidated, each document once
   CHECK(f.server.body_bytes() == 0);
+  // What the cron mail shows: one line, the summary.
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+  CHECK(has(r.out, "esxmirror: 0 placed, 0 replaced, "));
 
   CHECK(tree_differences(read_tree(f.mirror()), before).empty());
   CHECK(identities(f.mirror()) == identity_before);  // nothing rewritten (depot-design: a no-op writes nothing)
