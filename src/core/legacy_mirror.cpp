@@ -31,9 +31,10 @@ std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
   return static_cast<std::uint64_t>(*row->second.size);
 }
 
-// What is reported for a patch nothing is done to: skipped, deferred, or (--dry-run) what would be done.
-void report_plan_only(const PlannedPatch& planned, const std::map<std::string, store::BundleRow>& bundles,
-                      RunReport& report) {
+
+}  // namespace
+
+void report_plan_only(const PlannedPatch& planned, std::optional<std::uint64_t> size, RunReport& report) {
   PatchReport entry{.id = planned.patch.id, .versions = planned.versions, .reason = planned.reason};
   if (planned.action == Action::defer) {
     entry.outcome = PatchOutcome::deferred;
@@ -44,12 +45,10 @@ void report_plan_only(const PlannedPatch& planned, const std::map<std::string, s
     entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
     entry.url = util::mask_url(planned.patch.download_url);
     entry.release_date = planned.patch.release_date;
-    entry.size = known_size(planned, bundles);
+    entry.size = size;
   }
   report.patches.push_back(std::move(entry));
 }
-
-}  // namespace
 
 PlanInput gather_plan_input(const SyncSettings& settings, std::vector<PatchRecord> patches, store::Catalog& catalog,
                             std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
@@ -96,7 +95,7 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
   for (const PlannedPatch& planned : plan) {
     if (settings.dry_run) {
-      report_plan_only(planned, bundles, report);
+      report_plan_only(planned, known_size(planned, bundles), report);
     } else if (planned.action == Action::link) {
       link_versions(planned, context);
     } else if (planned.action == Action::fetch && adopt_placed_copy(planned, context)) {
@@ -104,7 +103,7 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
     } else if (planned.action == Action::fetch || planned.action == Action::replace) {
       to_fetch.push_back(planned);
     } else {
-      report_plan_only(planned, bundles, report);
+      report_plan_only(planned, known_size(planned, bundles), report);
     }
   }
   mirror_bundles(to_fetch, context);

@@ -3,8 +3,6 @@
 // being touched; a mirror whose state is gone is adopted by the next run without fetching any bundle again.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -14,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/mirror_fixture.hpp"
+#include "support/state_sql.hpp"
 
 using namespace esxmirror::testing;
 namespace fs = std::filesystem;
@@ -22,29 +21,6 @@ namespace {
 
 
 fs::path state_db(const MirrorFixture& f) { return f.dest / ".esxmirror" / "state.db"; }
-
-// Runs SQL on the state database directly (the binary is not running): returns the first column of the
-// last row, or the error.
-std::string sql(const fs::path& db_path, const std::string& statement) {
-  sqlite3* db = nullptr;
-  std::string result;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    result = std::string("open failed: ") + sqlite3_errmsg(db);
-  } else {
-    char* error = nullptr;
-    int rc = sqlite3_exec(
-        db, statement.c_str(),
-        [](void* out, int, char** values, char**) {
-          *static_cast<std::string*>(out) = values[0] ? values[0] : "";
-          return 0;
-        },
-        &result, &error);
-    if (rc != SQLITE_OK) result = std::string("error: ") + (error ? error : "?");
-    sqlite3_free(error);
-  }
-  sqlite3_close(db);
-  return result;
-}
 
 std::size_t bundle_requests(const SiteServer& server) {
   std::size_t n = 0;
@@ -144,7 +120,7 @@ TEST_CASE("damaged state: a value the schema allows no other way (a garbled stat
   SECTION("a bundle's state") { column = "state", value = "plbced"; }
   SECTION("a bundle's layout") { column = "layout", value = "flap"; }
   // What a flipped byte inside a row does: the file is sound, the value impossible.
-  REQUIRE(sql(state_db(f), "PRAGMA ignore_check_constraints = ON; UPDATE bundles SET " + column + " = '" + value +
+  REQUIRE(run_sql(state_db(f), "PRAGMA ignore_check_constraints = ON; UPDATE bundles SET " + column + " = '" + value +
                                "' WHERE patch_id = 'ESX-1000039'; SELECT " + column +
                                " FROM bundles WHERE patch_id = 'ESX-1000039'") == value);
   f.server.reset_hits();
@@ -159,7 +135,7 @@ TEST_CASE("damaged state: a value the schema allows no other way (a garbled stat
 TEST_CASE("damaged state: a database from a newer schema version is refused clearly and left untouched", "[state]") {
   MirrorFixture f;
   mirror_both(f);
-  REQUIRE(sql(state_db(f), "PRAGMA user_version = 999; PRAGMA user_version") == "999");
+  REQUIRE(run_sql(state_db(f), "PRAGMA user_version = 999; PRAGMA user_version") == "999");
   const std::string before = slurp(state_db(f));
   f.server.reset_hits();
 
@@ -172,7 +148,7 @@ TEST_CASE("damaged state: a database from a newer schema version is refused clea
     CHECK(has(r.err, "upgrade esxmirror"));
   }
   CHECK(f.server.hits().empty());
-  CHECK(sql(state_db(f), "PRAGMA user_version") == "999");
+  CHECK(run_sql(state_db(f), "PRAGMA user_version") == "999");
   CHECK(slurp(state_db(f)) == before);
   check_mirror_intact(f);
 }
@@ -219,7 +195,7 @@ TEST_CASE("damaged state: a bundle renamed into place but not yet recorded when 
   const std::string db = state_db(f).string();
   for (const char* id : {"ESX-1000039", "ESX-1002424"}) {  // with and without an md5 on the page
     const std::string where = std::string(" WHERE patch_id = '") + id + "'";
-    REQUIRE(sql(db, "UPDATE bundles SET state = 'verified', path = NULL, placed_at = NULL" + where +
+    REQUIRE(run_sql(db, "UPDATE bundles SET state = 'verified', path = NULL, placed_at = NULL" + where +
                         "; DELETE FROM placements" + where + "; DELETE FROM bundle_files" + where +
                         "; SELECT count(*) FROM placements" + where) == "0");
   }

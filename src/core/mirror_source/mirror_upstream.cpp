@@ -103,23 +103,6 @@ std::uint64_t bytes_of(const UpstreamBundle& bundle) {
   return total;
 }
 
-// What is reported for a bundle nothing is done to: skipped, deferred, or (--dry-run) what would be done.
-void report_plan_only(const PlannedPatch& planned, const UpstreamBundle& bundle, RunReport& report) {
-  PatchReport entry{.id = planned.patch.id, .versions = planned.versions, .reason = planned.reason};
-  if (planned.action == Action::defer) {
-    entry.outcome = PatchOutcome::deferred;
-    spdlog::warn("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
-                 planned.patch.id, planned.reason, planned.patch.id);
-  } else if (planned.action != Action::skip) {
-    entry.outcome = PatchOutcome::planned;
-    entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
-    entry.url = util::mask_url(planned.patch.download_url);
-    entry.release_date = planned.patch.release_date;
-    entry.size = bytes_of(bundle);
-  }
-  report.patches.push_back(std::move(entry));
-}
-
 int incomplete_count(const RunReport& report) {
   return report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
 }
@@ -163,7 +146,7 @@ ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored
                                             bundle::bundle_dir_name(std::nullopt, p.patch.id)));
     }
     if (settings.dry_run) {
-      report_plan_only(p, bundle, report);
+      report_plan_only(p, bytes_of(bundle), report);
     } else if (p.action == Action::link) {
       link_versions(p, context);
     } else if (p.action == Action::fetch && adopt_placed_copy(p, context)) {
@@ -172,7 +155,7 @@ ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored
       to_fetch.push_back({p, &bundle});
       fetching.insert(p.patch.id);
     } else {
-      report_plan_only(p, bundle, report);
+      report_plan_only(p, bytes_of(bundle), report);
     }
   }
   if (!settings.dry_run) {
