@@ -1,5 +1,6 @@
 #include "esxmirror/core/source_kind.hpp"
 
+#include "esxmirror/core/engine_fetcher.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/source/depot.hpp"
 #include "esxmirror/source/mirror_manifest.hpp"
@@ -58,10 +59,7 @@ DetectedSource detect_source(const SyncSettings& settings, store::Database& db, 
   }
   if (catalog.page(stored_url)) return {SourceKind::legacy_html, std::nullopt};
 
-  net::TransferEngine engine(settings.network, settings.retry, 1);
-  net::Response index;
-  engine.add({0, stored_url, {}, {}});
-  engine.run([&](net::Response&& r) { index = std::move(r); });
+  net::Response index = fetch_one(settings.network, settings.retry, {0, stored_url, {}, {}});
   if (index.outcome == net::Outcome::aborted) throw Error(ExitCode::interrupted, "interrupted while reading the index");
   SourceKind kind = index.outcome == net::Outcome::ok ? kind_of(index.body) : guess_from_url(stored_url);
   return {kind, std::move(index)};

@@ -1,6 +1,6 @@
 #pragma once
-// Discover: crawl the legacy HTML site (index -> detail pages) into patch records, using conditional
-// GET and the pages table so an unchanged site costs a few 304s.
+// Discover: the legacy site's crawl (source/legacy_crawl.hpp) over the run's engine, remembering in the
+// pages table what it read so an unchanged site costs a few 304s.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/depot/depot_context.hpp"
+#include "esxmirror/core/engine_fetcher.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/hash.hpp"
 
@@ -16,18 +17,14 @@ namespace depot = source::depot;
 
 namespace {
 
-// Runs `requests` at `parallel` at a time; responses in request order.
-std::vector<net::Response> fetch_all(DepotContext& context, std::vector<net::Request> requests, int parallel) {
+// Runs `requests` through the depot's fetcher; responses in request order.
+std::vector<net::Response> fetch_all(DepotContext& context, EngineFetcher& fetcher, std::vector<net::Request> requests) {
   std::vector<net::Response> responses(requests.size());
-  if (requests.empty()) return responses;
-  net::TransferEngine engine(context.settings.network, context.settings.retry, parallel);
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    requests[i].tag = i;
-    engine.add(std::move(requests[i]));
-  }
-  engine.run([&](net::Response&& r) { responses[r.tag] = std::move(r); });
-  context.outcome.requests += engine.stats().requests;
-  context.report.requests += engine.stats().requests;
+  for (std::size_t i = 0; i < requests.size(); ++i) requests[i].tag = i;
+  const std::uint64_t sent_before = fetcher.requests();
+  fetcher.fetch(std::move(requests), [&](net::Response&& r) { responses[r.tag] = std::move(r); });
+  context.outcome.requests += fetcher.requests() - sent_before;
+  context.report.requests += fetcher.requests() - sent_before;
   for (const net::Response& r : responses) {
     if (r.outcome == net::Outcome::aborted) {
       throw Error(ExitCode::interrupted, "interrupted while reading the depot's documents");
@@ -135,6 +132,8 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
   depot::DepotLayout layout(source.request_url, index_shown);
   std::map<std::string, store::DocumentRow> known = context.catalog.documents();
 
+  // One engine for the walk: the documents share its connections.
+  EngineFetcher fetcher(context.settings.network, context.settings.retry, context.settings.page_jobs);
   DepotSnapshot snapshot;
   snapshot.index_relpath = layout.index_file();
   if (index) {  // read by the caller to tell the source's kind: counted here
@@ -145,7 +144,7 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     net::Request request{0, source.stored_url, {}, {}};
     auto row = known.find(snapshot.index_relpath);
     if (row != known.end() && row->second.body) request.conditional = validators_of(row->second);
-    index = std::move(fetch_all(context, {request}, 1).front());
+    index = std::move(fetch_all(context, fetcher, {request}).front());
   }
   std::optional<std::string> index_body = document_body(context, snapshot.index_relpath, *index, known);
   if (!index_body) throw Error(ExitCode::source, index_failure(index_shown, *index));
@@ -177,7 +176,7 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     requests.push_back(std::move(request));
     snapshot.vendors.push_back(std::move(v));
   }
-  std::vector<net::Response> vendor_responses = fetch_all(context, std::move(requests), context.settings.page_jobs);
+  std::vector<net::Response> vendor_responses = fetch_all(context, fetcher, std::move(requests));
 
   depot::Selection selection{context.settings.versions, context.settings.depot_products};
   struct ZipWanted {
@@ -231,7 +230,7 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     if (context.settings.probe_metadata) request = metadata_probe(std::move(request), known_row(known, zip.relpath));
     requests.push_back(std::move(request));
   }
-  std::vector<net::Response> zip_responses = fetch_all(context, requests, context.settings.page_jobs);
+  std::vector<net::Response> zip_responses = fetch_all(context, fetcher, requests);
   for (std::size_t i = 0; i < zips.size(); ++i) {
     const ZipWanted& zip = zips[i];
     const net::Response& r = zip_responses[i];

@@ -12,6 +12,7 @@
 #include "core/mirror_source/fetch_bundles.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/adopt.hpp"
+#include "esxmirror/core/engine_fetcher.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/legacy_mirror.hpp"
 #include "esxmirror/core/plan.hpp"
@@ -57,11 +58,9 @@ ManifestRead read_manifest(const SyncSettings& settings, store::Catalog& catalog
   if (prefetched) {
     response = std::move(*prefetched);
   } else {
-    net::TransferEngine engine(settings.network, settings.retry, 1);
     net::Request request{0, url, {}, {}};
     if (kept) request.conditional = {kept->etag, kept->last_modified};
-    engine.add(request);
-    engine.run([&](net::Response&& r) { response = std::move(r); });
+    response = fetch_one(settings.network, settings.retry, std::move(request));
   }
   report.requests += static_cast<std::uint64_t>(response.attempts);
   if (response.outcome == net::Outcome::aborted) throw Error(ExitCode::interrupted, "interrupted while reading the manifest");
