@@ -10,12 +10,9 @@
 #include <map>
 #include <set>
 
-#include "esxmirror/core/depot_mirror.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
-#include "esxmirror/core/legacy_mirror.hpp"
-#include "esxmirror/core/mirror_source.hpp"
-#include "esxmirror/core/source_kind.hpp"
+#include "esxmirror/core/source_mirror.hpp"
 #include "esxmirror/source/depot/error.hpp"
 #include "esxmirror/source/depot/selection.hpp"
 #include "esxmirror/store/catalog.hpp"
@@ -182,70 +179,43 @@ std::vector<std::string> legacy_offers(store::Catalog& catalog, const std::strin
   return {versions.begin(), versions.end()};
 }
 
-void probe_depot(const Probe& p, const std::string& stored, const std::string& url, std::optional<net::Response> index,
-                 SourceCheck& out) {
-  std::map<std::string, std::string> renames;  // [depot_names], its URLs in stored form as sync reads them
-  for (const auto& [from, to] : p.settings.depot_names) renames[p.settings.network.secrets.stored(from)] = to;
-  DepotSource source{stored, url, depot_source_name(stored, renames)};
-  out.source.name = source.name;
-  for (const SourceCheck& other : p.report.sources) {
-    if (other.source.kind == "depot" && other.source.name == source.name) {
-      throw Error(ExitCode::source,
-                  fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
-                              "different --dest directories, or name one apart in [depot_names]",
-                              other.source.url, out.source.url, p.settings.dest.string(), source.name));
+// What a source offers and holds, once it has been read (`run`: what reading it did) as a dry run of sync
+// reads it. A depot is partial when a document could not be read, a legacy site when a page could not; an
+// upstream mirror says so itself. The requests of a read are its source's.
+void count_source(const Probe& p, const SourceMirror& source, RunReport& run, SourceCheck& out) {
+  p.report.warnings.insert(p.report.warnings.end(), run.warnings.begin(), run.warnings.end());
+  switch (source.kind()) {
+    case SourceKind::depot:
+      out.source.exit_code = out.source.failed_documents.empty() ? ExitCode::ok : ExitCode::partial;
+      out.offered = depot_offers(p.db, source.name());
+      count_depot(p, out);
+      break;
+    case SourceKind::mirror: {
+      // An upstream esxmirror's legacy tree: sizes from its file lists, counted as a legacy source's bundles.
+      std::set<std::string> versions;
+      for (const PatchReport& patch : run.patches) versions.insert(patch.versions.begin(), patch.versions.end());
+      out.offered.assign(versions.begin(), versions.end());
+      count_legacy(p, run.patches, out);
+      break;
     }
+    default:
+      out.source.exit_code = out.source.pages_failed ? ExitCode::partial : ExitCode::ok;
+      out.offered = legacy_offers(p.catalog, source.stored_url());
+      count_legacy(p, run.patches, out);
   }
-  RunReport run;
-  mirror_depot(p.settings, source, p.db, run, out.source, p.clock, std::move(index));
-  p.report.warnings.insert(p.report.warnings.end(), run.warnings.begin(), run.warnings.end());
-  out.source.exit_code = out.source.failed_documents.empty() ? ExitCode::ok : ExitCode::partial;
-  out.offered = depot_offers(p.db, source.name);
-  count_depot(p, out);
-}
-
-void probe_legacy(const Probe& p, const std::string& url, std::optional<net::Response> index, SourceCheck& out) {
-  SyncSettings legacy = p.settings;
-  legacy.source_url = url;
-  RunReport run;
-  int page_failures = mirror_legacy_source(legacy, p.rules, p.catalog, run, p.clock, std::move(index));
-  p.report.warnings.insert(p.report.warnings.end(), run.warnings.begin(), run.warnings.end());
-  out.source.requests += run.requests;
-  out.source.exit_code = page_failures ? ExitCode::partial : ExitCode::ok;
-  if (page_failures) out.source.message = fmt::format("{} patch page(s) could not be read", page_failures);
-  out.offered = legacy_offers(p.catalog, p.settings.network.secrets.stored(url));
-  count_legacy(p, run.patches, out);
-}
-
-// An upstream esxmirror's legacy tree: its manifest read as a dry run of sync reads it (sizes from its file
-// lists), counted as a legacy source's bundles.
-void probe_upstream_mirror(const Probe& p, const std::string& stored, std::optional<net::Response> manifest,
-                           SourceCheck& out) {
-  RunReport run;
-  out.source.exit_code = mirror_upstream(p.settings, stored, p.catalog, run, p.clock, std::move(manifest));
-  p.report.warnings.insert(p.report.warnings.end(), run.warnings.begin(), run.warnings.end());
-  out.source.requests += run.requests;
-  std::set<std::string> versions;
-  for (const PatchReport& patch : run.patches) versions.insert(patch.versions.begin(), patch.versions.end());
-  out.offered.assign(versions.begin(), versions.end());
-  count_legacy(p, run.patches, out);
 }
 
 SourceCheck probe_source(const Probe& p, const std::string& url) {
-  const std::string stored = p.settings.network.secrets.stored(url);
   SourceCheck out;
-  out.source.url = util::mask_url(stored);
+  out.source.url = util::mask_url(p.settings.network.secrets.stored(url));
+  std::vector<SourceReport> opened;
+  for (const SourceCheck& other : p.report.sources) opened.push_back(other.source);
   try {
-    DetectedSource found = detect_source(p.settings, p.db, stored);
-    out.source.kind = to_string(found.kind);
-    // The index read to tell the kind is counted by the pass it is handed to.
-    if (found.kind == SourceKind::depot) {
-      probe_depot(p, stored, url, std::move(found.index), out);
-    } else if (found.kind == SourceKind::mirror) {
-      probe_upstream_mirror(p, stored, std::move(found.index), out);
-    } else {
-      probe_legacy(p, url, std::move(found.index), out);
-    }
+    std::unique_ptr<SourceMirror> source =
+        open_source({p.settings, p.rules, p.db, p.catalog, p.clock}, url, opened, out.source);
+    RunReport run;
+    source->mirror(run, out.source);
+    count_source(p, *source, run, out);
   } catch (const Error& e) {
     if (e.code() != ExitCode::source) throw;
     out.source.exit_code = e.code();

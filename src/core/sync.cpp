@@ -8,14 +8,11 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/core/convert_layout.hpp"
-#include "esxmirror/core/depot_mirror.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
-#include "esxmirror/core/legacy_mirror.hpp"
-#include "esxmirror/core/mirror_source.hpp"
 #include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/run_lock.hpp"
-#include "esxmirror/core/source_kind.hpp"
+#include "esxmirror/core/source_mirror.hpp"
 #include "esxmirror/core/whats_new.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/catalog.hpp"
@@ -61,7 +58,7 @@ bool stop_was_requested(const SyncSettings& settings) {
 
 // The run's exit code: a run-level failure (storage, interrupted) first; then a source that could not be
 // read at all (4); then anything incomplete (1).
-ExitCode final_exit_code(const RunReport& report, int page_failures) {
+ExitCode final_exit_code(const RunReport& report) {
   if (report.exit_code != ExitCode::ok) return report.exit_code;
   bool unreadable = false, incomplete = false;
   for (const SourceReport& source : report.sources) {
@@ -69,7 +66,7 @@ ExitCode final_exit_code(const RunReport& report, int page_failures) {
     incomplete = incomplete || source.exit_code == ExitCode::partial;
   }
   if (unreadable) return ExitCode::source;
-  if (incomplete || report.count(PatchOutcome::failed) || report.count(PatchOutcome::deferred) || page_failures) {
+  if (incomplete || report.count(PatchOutcome::failed) || report.count(PatchOutcome::deferred)) {
     return ExitCode::partial;
   }
   return ExitCode::ok;
@@ -86,47 +83,14 @@ void check_sources(const SyncSettings& settings) {
 
 // One --source, whatever its kind. A source that cannot be read is recorded in its report and the others
 // still run; a storage error or an interruption ends the run.
-void mirror_source(const SyncSettings& settings, const std::string& url, const source::Rules& rules,
-                   store::Database& db, store::Catalog& catalog, RunReport& report, const util::Clock& clock,
-                   int& page_failures) {
-  const std::string stored = settings.network.secrets.stored(url);
-  SourceReport outcome{.url = util::mask_url(stored)};
+void mirror_source(const SourceEnvironment& env, const std::string& url, RunReport& report) {
+  SourceReport outcome{.url = util::mask_url(env.settings.network.secrets.stored(url))};
   try {
-    DetectedSource found = detect_source(settings, db, stored);
-    outcome.kind = to_string(found.kind);
-    if (found.kind == SourceKind::depot) {
-      std::map<std::string, std::string> renames;  // [depot_names], its URLs in stored form as `stored` is
-      for (const auto& [from, to] : settings.depot_names) renames[settings.network.secrets.stored(from)] = to;
-      DepotSource depot{stored, url, depot_source_name(stored, renames)};
-      outcome.name = depot.name;
-      for (const SourceReport& other : report.sources) {
-        if (other.kind == "depot" && other.name == depot.name) {
-          throw Error(ExitCode::source, fmt::format("{} and {} would both be mirrored under {}/{}: mirror them into "
-                                                    "different --dest directories, or name one apart in [depot_names]",
-                                                    other.url, outcome.url, settings.dest.string(), depot.name));
-        }
-      }
-      mirror_depot(settings, depot, db, report, outcome, clock, std::move(found.index));
-    } else if (found.kind == SourceKind::mirror) {
-      const std::uint64_t requests = report.requests, fetched = report.pages_fetched,
-                          not_modified = report.pages_not_modified, bytes = report.bytes_downloaded;
-      outcome.exit_code = mirror_upstream(settings, stored, catalog, report, clock, std::move(found.index));
-      outcome.requests = report.requests - requests;
-      outcome.documents_fetched = report.pages_fetched - fetched;
-      outcome.documents_not_modified = report.pages_not_modified - not_modified;
-      outcome.bytes = report.bytes_downloaded - bytes;
-    } else {
-      SyncSettings legacy = settings;
-      legacy.source_url = url;
-      int failed_before = report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred);
-      int pages = mirror_legacy_source(legacy, rules, catalog, report, clock, std::move(found.index));
-      page_failures += pages;
-      bool incomplete = pages > 0 || report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred) >
-                                         failed_before;
-      outcome.exit_code = incomplete ? ExitCode::partial : ExitCode::ok;
-    }
-    if (!settings.dry_run && found.kind != SourceKind::mirror) {  // a mirror is known by its manifest's page row
-      store::record_source(db, {stored, to_string(found.kind), outcome.name}, util::to_unix(clock.now()));
+    std::unique_ptr<SourceMirror> source = open_source(env, url, report.sources, outcome);
+    source->mirror(report, outcome);
+    if (!env.settings.dry_run && source->kind() != SourceKind::mirror) {  // a mirror is known by its manifest's page row
+      store::record_source(env.db, {source->stored_url(), to_string(source->kind()), source->name()},
+                           util::to_unix(env.clock.now()));
     }
   } catch (const Error& e) {
     outcome.exit_code = e.code();
@@ -165,7 +129,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
   report.started_at = util::iso8601(clock.now());
   std::int64_t now = util::to_unix(clock.now());
   report.run_id = catalog.start_run(now);
-  int page_failures = 0;
+  const SourceEnvironment env{settings, rules, db, catalog, clock};
 
   try {
     if (!settings.dry_run) {
@@ -174,7 +138,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     }
 
     for (const std::string& url : settings.sources) {
-      mirror_source(settings, url, rules, db, catalog, report, clock, page_failures);
+      mirror_source(env, url, report);
     }
     if (!settings.dry_run) report.new_items = record_new_items(db, report, util::to_unix(clock.now()));
     if (settings.retention.prune_after_sync) report.pruned = prune_locked(settings, catalog, clock);
@@ -194,12 +158,14 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     report.message = describe_unexpected(e);
   }
 
-  report.exit_code = final_exit_code(report, page_failures);
+  report.exit_code = final_exit_code(report);
   report.outcome = outcome_name(report.exit_code);
   report.finished_at = util::iso8601(clock.now());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  int page_failures = 0;
   for (const SourceReport& source : report.sources) {
     if (source.exit_code == ExitCode::source && report.message.empty()) report.message = source.message;
+    page_failures += source.pages_failed;
   }
   if (page_failures && report.message.empty()) {
     report.message = fmt::format("{} patch page(s) could not be read; the mirror may miss their patches", page_failures);

@@ -64,6 +64,7 @@ struct SourceReport {
   std::string name = {};                       // depot: the directory under dest
   ExitCode exit_code = ExitCode::ok;      // ok, partial, source (unreadable), ...
   std::string message = {};                    // why it failed, when it did
+  int pages_failed = 0;                   // legacy: detail pages that could not be read
   std::uint64_t requests = 0;
   std::uint64_t documents_fetched = 0;    // depot documents (a mirror: its manifest) answered with a body
   std::uint64_t documents_not_modified = 0;
