@@ -27,12 +27,7 @@ namespace depot = source::depot;
 
 namespace {
 
-struct Probe {
-  const SyncSettings& settings;
-  const source::Rules& rules;
-  store::Database& db;
-  store::Catalog& catalog;
-  const util::Clock& clock;
+struct Probe : SourceEnvironment {
   CheckReport& report;
   std::int64_t now() const { return util::to_unix(clock.now()); }
 };
@@ -211,8 +206,7 @@ SourceCheck probe_source(const Probe& p, const std::string& url) {
   std::vector<SourceReport> opened;
   for (const SourceCheck& other : p.report.sources) opened.push_back(other.source);
   try {
-    std::unique_ptr<SourceMirror> source =
-        open_source({p.settings, p.rules, p.db, p.catalog, p.clock}, url, opened, out.source);
+    std::unique_ptr<SourceMirror> source = open_source(p, url, opened, out.source);
     RunReport run;
     source->mirror(run, out.source);
     count_source(p, *source, run, out);
@@ -239,7 +233,7 @@ CheckReport check(const SyncSettings& given, const util::Clock& clock) {
   store::Database db(settings.state_path(), store::Database::Mode::in_memory);
   store::Catalog catalog(db);
   CheckReport report;
-  Probe probe{settings, rules, db, catalog, clock, report};
+  Probe probe{{settings, rules, db, catalog, clock}, report};
   for (const std::string& url : settings.sources) {
     SourceCheck checked = probe_source(probe, url);
     report.requests += checked.source.requests;
