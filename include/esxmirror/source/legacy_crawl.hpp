@@ -38,7 +38,7 @@ struct CrawlPolicy {
   std::vector<std::string> allowed_hosts;  // hosts links may lead to besides the index's own
   std::vector<std::string> versions;       // the ESX versions selected
   int revalidate_window_runs = 7;          // every settled page is asked at least once in this many runs...
-  int revalidate_min_pages = 100;          // ...and at least this many of them each run
+  int revalidate_min_pages = 16;           // ...and at least this many of them each run
 };
 
 struct CrawlResult {
@@ -61,7 +61,8 @@ struct CrawlResult {
 
 // Reads the index (unless `index` is its response already, read by the caller to tell the source's kind)
 // and the detail pages it links to: pages never seen, pages whose patch is not settled, every page when
-// the index changed, and a rolling slice of the settled ones (the least recently checked first). Links
+// the index changed, and a rolling slice of the settled ones (the least recently checked first); the
+// pages it would ask about if the index is unchanged are asked together with the index. Links
 // to other hosts are refused unless allowed. Every URL it returns is in its stored form (`secrets`).
 // Throws Error(source) when the index cannot be read at all (unreachable, 401/403, not a patch index)
 // and Error(interrupted) when the run is being stopped while it is read.

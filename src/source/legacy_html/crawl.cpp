@@ -1,6 +1,7 @@
 #include "esxmirror/source/legacy_crawl.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -60,10 +61,7 @@ std::vector<std::string> pages_to_check(const std::vector<std::string>& links, b
 // with no version on it at all (garbage, a changed layout) is worth a warning too. True for a KB note.
 bool note_page_without_bundle(const CrawlPolicy& policy, const std::string& page_url, const PatchRecord& record,
                               bool is_fresh, CrawlResult& result) {
-  bool selected = false;
-  for (const std::string& v : record.versions) {
-    for (const std::string& wanted : policy.versions) selected = selected || version_matches(v, wanted);
-  }
+  const bool selected = lists_any_version(record.versions, policy.versions);
   for (const std::string& warning : record.warnings) {
     if (warning.rfind("download link ", 0) != 0) continue;
     if (selected) {
@@ -105,18 +103,15 @@ std::vector<std::string> allowed_links(const std::vector<std::string>& links, co
   return allowed;
 }
 
+net::Request page_request(std::uint64_t tag, const std::string& url, const CrawlMemory& memory) {
+  net::Request request{tag, url, {}, {}};
+  if (auto page = memory.pages.find(url); page != memory.pages.end()) request.conditional = page->second.validators;
+  return request;
+}
+
 // The index's links, fresh or remembered; its read goes into `result`.
 std::vector<std::string> read_index(const Rules& rules, const CrawlPolicy& policy, const CrawlMemory& memory,
-                                    const util::Secrets& secrets, Fetcher& fetcher,
-                                    std::optional<net::Response> prefetched, CrawlResult& result) {
-  net::Response index;
-  if (prefetched) {
-    index = std::move(*prefetched);
-  } else {
-    net::Request request{0, policy.index_url, {}, {}};
-    if (memory.index) request.conditional = memory.index->validators;
-    fetcher.fetch({std::move(request)}, [&](net::Response&& r) { index = std::move(r); });
-  }
+                                    const util::Secrets& secrets, net::Response index, CrawlResult& result) {
   if (index.outcome == net::Outcome::aborted) throw Error(ExitCode::interrupted, "interrupted while reading the index");
   if (index.outcome == net::Outcome::not_modified && memory.index) {
     ++result.pages_not_modified;
@@ -137,27 +132,55 @@ std::vector<std::string> read_index(const Rules& rules, const CrawlPolicy& polic
   return links;
 }
 
+// Asks for the index (unless the caller read it) together with the pages this run asks about if the
+// index is unchanged: a night with nothing new is one round trip, not one for the index and more for
+// the pages. A changed index asks about every page it links to, so those early answers are used either
+// way (an answer for a page the new index no longer links to is dropped). Returns the index's response
+// and the early pages' responses by URL.
+net::Response read_index_with_known_pages(const CrawlPolicy& policy, const CrawlMemory& memory, Fetcher& fetcher,
+                                          std::optional<net::Response> prefetched,
+                                          std::map<std::string, net::Response>& pages) {
+  if (prefetched) return std::move(*prefetched);
+  constexpr std::uint64_t kIndexTag = 0;
+  std::vector<std::string> early;
+  if (memory.index) {
+    CrawlResult unused;  // other-host warnings are given once, for the links the index has now
+    early = pages_to_check(allowed_links(memory.index->links, policy, unused), false, memory, policy);
+  }
+  std::vector<net::Request> requests{{kIndexTag, policy.index_url, {}, {}}};
+  if (memory.index) requests.front().conditional = memory.index->validators;
+  for (std::size_t i = 0; i < early.size(); ++i) requests.push_back(page_request(i + 1, early[i], memory));
+  net::Response index;
+  fetcher.fetch(std::move(requests), [&](net::Response&& r) {
+    if (r.tag == kIndexTag) {
+      index = std::move(r);
+    } else {
+      std::string url = early[r.tag - 1];
+      pages.emplace(std::move(url), std::move(r));
+    }
+  });
+  return index;
+}
+
 }  // namespace
 
 CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, const CrawlMemory& memory,
                               const util::Secrets& secrets, Fetcher& fetcher, std::optional<net::Response> index) {
   CrawlResult result;
-  result.links = read_index(rules, policy, memory, secrets, fetcher, std::move(index), result);
+  std::map<std::string, net::Response> answered;  // page url -> its response, asked with the index
+  net::Response index_response = read_index_with_known_pages(policy, memory, fetcher, std::move(index), answered);
+  result.links = read_index(rules, policy, memory, secrets, std::move(index_response), result);
   const bool index_changed = result.index->changed;
   std::vector<std::string> links = allowed_links(result.links, policy, result);
 
-  // The detail pages.
+  // The detail pages: those not asked with the index are asked now.
   std::vector<std::string> check = pages_to_check(links, index_changed, memory, policy);
   std::vector<net::Request> requests;
   for (std::uint64_t tag = 0; tag < check.size(); ++tag) {
-    net::Request request{tag, check[tag], {}, {}};
-    auto page = memory.pages.find(check[tag]);
-    if (page != memory.pages.end()) request.conditional = page->second.validators;
-    requests.push_back(std::move(request));
+    if (!answered.count(check[tag])) requests.push_back(page_request(tag, check[tag], memory));
   }
   std::map<std::string, PatchRecord> fresh;  // page url -> record parsed from a new body this run
-  fetcher.fetch(std::move(requests), [&](net::Response&& r) {
-    const std::string& url = check[r.tag];
+  auto take_page = [&](const std::string& url, net::Response&& r) {
     auto page = memory.pages.find(url);
     if (r.outcome == net::Outcome::not_modified && page != memory.pages.end()) {
       ++result.pages_not_modified;
@@ -172,7 +195,13 @@ CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, con
       ++result.page_failures;
       result.warnings.push_back(fmt::format("cannot read patch page {}: {}", util::mask_url(url), r.error));
     }
-  });
+  };
+  for (const std::string& url : check) {
+    if (auto early = answered.extract(url)) take_page(url, std::move(early.mapped()));
+  }
+  if (!requests.empty()) {
+    fetcher.fetch(std::move(requests), [&](net::Response&& r) { take_page(check[r.tag], std::move(r)); });
+  }
 
   // Records: fresh bodies win over what earlier runs saw; pages not asked keep their last record.
   std::set<std::string> seen_ids;

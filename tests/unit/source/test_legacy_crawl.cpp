@@ -2,6 +2,7 @@
 // makes of the answers, with no network and no state of its own.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -38,8 +39,10 @@ class FakeFetcher final : public Fetcher {
   };
   std::map<std::string, Document> documents;
   std::vector<net::Request> asked;
+  std::vector<std::size_t> rounds;  // how many requests each fetch() sent at once
 
   void fetch(std::vector<net::Request> requests, const std::function<void(net::Response&&)>& done) override {
+    rounds.push_back(requests.size());
     for (net::Request& request : requests) {
       asked.push_back(request);
       net::Response r;
@@ -143,9 +146,12 @@ TEST_CASE("legacy crawl: with the index unchanged, settled pages are revalidated
   memory.pages.at(page_url(2)).checked_at = 20;
 
   fetcher.asked.clear();
+  fetcher.rounds.clear();
   CrawlResult second = crawl_legacy_site(vi3(), policy(3), memory, util::Secrets{}, fetcher);
-  // The index (conditional, 304), then ceil(7 settled / 3) = 3 pages: 5, 2, then the first by URL.
+  // The index (conditional, 304) and, in the same round trip, ceil(7 settled / 3) = 3 pages: 5, 2, then
+  // the first by URL.
   REQUIRE(fetcher.urls_asked() == std::vector<std::string>{kIndex, page_url(5), page_url(2), page_url(1)});
+  CHECK(fetcher.rounds == std::vector<std::size_t>{4});
   for (const net::Request& r : fetcher.asked) CHECK_FALSE(r.conditional.empty());
   CHECK_FALSE(second.index->changed);
   CHECK(second.pages_not_modified == 4);
@@ -164,12 +170,32 @@ TEST_CASE("legacy crawl: with the index unchanged, settled pages are revalidated
     fetcher.documents[kIndex].etag = "\"index-2\"";
     fetcher.documents[page_url(3)] = {detail_page(3) + "<!-- edited -->", "\"p3-b\""};
     fetcher.asked.clear();
+    fetcher.rounds.clear();
     CrawlResult third = crawl_legacy_site(vi3(), policy(3), memory, util::Secrets{}, fetcher);
-    CHECK(fetcher.asked.size() == 8);
+    // The index and the three pages of the slice, then the other four: no page asked twice.
+    CHECK(fetcher.rounds == std::vector<std::size_t>{4, 4});
+    std::vector<std::string> asked = fetcher.urls_asked();
+    std::sort(asked.begin(), asked.end());
+    CHECK(std::adjacent_find(asked.begin(), asked.end()) == asked.end());
+    CHECK(asked.size() == 8);
     CHECK(third.index->changed);
     REQUIRE(third.fresh.size() == 1);
     CHECK(third.fresh[0].id == "ESX-1003");
     CHECK(third.patches.size() == 6);
+  }
+  SECTION("a page asked with the index that the changed index no longer links to is dropped") {
+    std::string& index = fetcher.documents[kIndex].body;
+    const std::string link_to_5 = "<a href=\"1005-patch.html\">ESX-1005</a>\n";
+    REQUIRE(index.find(link_to_5) != std::string::npos);
+    index.erase(index.find(link_to_5), link_to_5.size());
+    fetcher.documents[kIndex].etag = "\"index-2\"";
+    fetcher.asked.clear();
+    CrawlResult third = crawl_legacy_site(vi3(), policy(3), memory, util::Secrets{}, fetcher);
+    CHECK(fetcher.asked[1].url == page_url(5));  // asked early, with the index
+    for (const auto& [read, record] : third.pages) CHECK(read.url != page_url(5));
+    CHECK(third.patches.size() == 5);
+    CHECK(third.page_failures == 0);
+    CHECK(third.warnings.empty());
   }
 }
 
