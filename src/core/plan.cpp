@@ -10,9 +10,7 @@ namespace esxmirror {
 std::vector<std::string> selected_versions(const PatchRecord& patch, const std::vector<std::string>& selection) {
   std::vector<std::string> matched;
   for (const std::string& wanted : selection) {
-    bool listed = std::any_of(patch.versions.begin(), patch.versions.end(),
-                              [&](const std::string& v) { return source::version_matches(v, wanted); });
-    if (listed && std::find(matched.begin(), matched.end(), wanted) == matched.end()) matched.push_back(wanted);
+    if (source::lists_version(patch.versions, wanted) && std::find(matched.begin(), matched.end(), wanted) == matched.end()) matched.push_back(wanted);
   }
   return matched;
 }

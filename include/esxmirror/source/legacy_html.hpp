@@ -54,6 +54,12 @@ PatchRecord parse_detail_page(const Rules& rules, std::string_view html, const s
 // 3.0.1 does not match 3.0.10 or 3.0.1a.
 bool version_matches(std::string_view page_version, std::string_view selected);
 
+// True when one of a page's versions matches `selected` (version_matches).
+bool lists_version(const std::vector<std::string>& page_versions, std::string_view selected);
+
+// True when one of a page's versions matches one of `selection`.
+bool lists_any_version(const std::vector<std::string>& page_versions, const std::vector<std::string>& selection);
+
 // "3/29/07", "March 29, 2007", "Mar 29 2007", "2007-03-29" -> "2007-03-29"; nullopt when unparseable.
 std::optional<std::string> normalise_date(std::string_view text);
 

@@ -34,11 +34,7 @@ void check_state_filter(const std::string& filter) {
 
 bool wanted(const store::CatalogEntry& entry, const Options& options) {
   if (!options.state_filter.empty() && state_of(entry) != options.state_filter) return false;
-  if (options.sync.versions.empty()) return true;
-  return std::any_of(entry.patch.versions.begin(), entry.patch.versions.end(), [&](const std::string& v) {
-    return std::any_of(options.sync.versions.begin(), options.sync.versions.end(),
-                       [&](const std::string& w) { return source::version_matches(v, w); });
-  });
+  return options.sync.versions.empty() || source::lists_any_version(entry.patch.versions, options.sync.versions);
 }
 
 // A depot bulletin is listed when its state passes the filter and one of its platforms is selected (the

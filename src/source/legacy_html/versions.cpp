@@ -1,4 +1,5 @@
 // Which ESX version a page's version text names: exact tokens, never prefixes.
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -28,6 +29,16 @@ std::string bare_version(std::string_view text) {
 bool version_matches(std::string_view page_version, std::string_view selected) {
   const std::string page = bare_version(page_version);
   return !page.empty() && page == bare_version(selected);
+}
+
+bool lists_version(const std::vector<std::string>& page_versions, std::string_view selected) {
+  return std::any_of(page_versions.begin(), page_versions.end(),
+                     [&](const std::string& v) { return version_matches(v, selected); });
+}
+
+bool lists_any_version(const std::vector<std::string>& page_versions, const std::vector<std::string>& selection) {
+  return std::any_of(selection.begin(), selection.end(),
+                     [&](const std::string& wanted) { return lists_version(page_versions, wanted); });
 }
 
 }  // namespace esxmirror::source
