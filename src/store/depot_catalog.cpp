@@ -46,6 +46,16 @@ DocumentRow read_document(const Statement& s) {
 constexpr const char* kVibColumns =
     "relpath, vib_id, url, size, sha256, state, failures, last_error, next_retry_at, placed_at, unreferenced_since";
 
+// bulletin_entries()' "placed", as SQL on `b` (a depot_bulletins row; ?1 is the source): a published zip
+// names it, and each of its VIBs has a row in state placed.
+constexpr const char* kBulletinIsPlaced =
+    "EXISTS (SELECT 1 FROM depot_metadata_bulletins m JOIN depot_documents d "
+    "  ON d.source = m.source AND d.relpath = m.metadata "
+    "  WHERE m.source = ?1 AND m.bulletin = b.id AND d.published_sha256 IS NOT NULL) "
+    "AND NOT EXISTS (SELECT 1 FROM depot_bulletin_vibs bv LEFT JOIN depot_vibs v "
+    "  ON v.source = bv.source AND v.relpath = bv.vib "
+    "  WHERE bv.source = ?1 AND bv.bulletin = b.id AND (v.state IS NULL OR v.state != 'placed'))";
+
 VibRow read_vib(const Statement& s) {
   VibRow row;
   row.relpath = s.text(0);
@@ -267,14 +277,24 @@ void DepotCatalog::set_unreferenced(const std::set<std::string>& relpaths, std::
   auto mark = db_.prepare("UPDATE depot_vibs SET unreferenced_since = COALESCE(unreferenced_since, ?) "
                           "WHERE source = ? AND relpath = ?");
   auto clear = db_.prepare("UPDATE depot_vibs SET unreferenced_since = NULL WHERE source = ? AND relpath = ?");
-  for (const auto& [relpath, row] : vibs()) {
-    if (relpaths.count(relpath)) {
-      mark.bind(now, source_, relpath).run();
-    } else if (row.unreferenced_since) {
-      clear.bind(source_, relpath).run();
-    }
+  std::vector<std::string> referenced_again;  // read first: no update while the query's cursor is open
+  auto marked = db_.prepare("SELECT relpath FROM depot_vibs WHERE source = ? AND unreferenced_since IS NOT NULL");
+  marked.bind(source_);
+  while (marked.step()) {
+    if (!relpaths.count(marked.text(0))) referenced_again.push_back(marked.text(0));
   }
+  for (const std::string& relpath : referenced_again) clear.bind(source_, relpath).run();
+  for (const std::string& relpath : relpaths) mark.bind(now, source_, relpath).run();
   transaction.commit();
+}
+
+std::vector<VibRow> DepotCatalog::unreferenced_vibs() {
+  std::vector<VibRow> rows;
+  auto s = db_.prepare(
+      fmt::format("SELECT {} FROM depot_vibs WHERE source = ? AND unreferenced_since IS NOT NULL", kVibColumns));
+  s.bind(source_);
+  while (s.step()) rows.push_back(read_vib(s));
+  return rows;
 }
 
 void DepotCatalog::delete_vibs(const std::vector<std::string>& relpaths) {
@@ -344,6 +364,13 @@ std::vector<BulletinEntry> DepotCatalog::bulletin_entries() {
 }
 
 std::vector<BulletinEntry> DepotCatalog::record_placed_bulletins(std::int64_t now) {
+  // Most runs make no bulletin placed: one query says so, without loading every entry and VIB row.
+  auto unrecorded = db_.prepare(fmt::format(
+      "SELECT EXISTS (SELECT 1 FROM depot_bulletins b WHERE b.source = ?1 AND b.placed_at IS NULL AND {})",
+      kBulletinIsPlaced));
+  unrecorded.bind(source_);
+  unrecorded.step();
+  if (unrecorded.integer(0) == 0) return {};
   std::vector<BulletinEntry> placed_now;
   Database::Transaction transaction(db_);
   auto mark = db_.prepare("UPDATE depot_bulletins SET placed_at = ? WHERE source = ? AND id = ?");
@@ -358,15 +385,9 @@ std::vector<BulletinEntry> DepotCatalog::record_placed_bulletins(std::int64_t no
 }
 
 DepotCatalog::PlacedBulletins DepotCatalog::placed_bulletins() {
-  // bulletin_entries()' "placed": a published zip names it, and each of its VIBs has a row in state placed.
-  auto s = db_.prepare(
-      "SELECT COUNT(*), MAX(substr(b.release_date, 1, 10)) FROM depot_bulletins b WHERE b.source = ?1 "
-      "AND EXISTS (SELECT 1 FROM depot_metadata_bulletins m JOIN depot_documents d "
-      "  ON d.source = m.source AND d.relpath = m.metadata "
-      "  WHERE m.source = ?1 AND m.bulletin = b.id AND d.published_sha256 IS NOT NULL) "
-      "AND NOT EXISTS (SELECT 1 FROM depot_bulletin_vibs bv LEFT JOIN depot_vibs v "
-      "  ON v.source = bv.source AND v.relpath = bv.vib "
-      "  WHERE bv.source = ?1 AND bv.bulletin = b.id AND (v.state IS NULL OR v.state != 'placed'))");
+  auto s = db_.prepare(fmt::format(
+      "SELECT COUNT(*), MAX(substr(b.release_date, 1, 10)) FROM depot_bulletins b WHERE b.source = ?1 AND {}",
+      kBulletinIsPlaced));
   s.bind(source_);
   s.step();
   return {s.integer(0), s.optional_text(1)};

@@ -80,6 +80,32 @@ TEST_CASE("depot cleanup: VIBs only an unselected release named stay for the gra
   CHECK(source_report(f.tmp / "r3.json")["removed"].empty());
 }
 
+TEST_CASE("depot cleanup: a VIB referenced again before its grace period ends loses its mark and is never removed",
+          "[depot][depot-cleanup]") {
+  DepotFixture f;
+  const SampleDepot depot = f.server.depot();
+  REQUIRE(f.sync({"--esx-version", "8.0.2"}).exit_code == 0);
+  REQUIRE(f.sync({"--esx-version", "8.0.3", "--report", (f.tmp / "r1.json").string()}).exit_code == 0);
+  REQUIRE(source_report(f.tmp / "r1.json")["bytes_unreferenced"].get<std::uint64_t>() > 0);
+
+  // Six days on (inside the grace period) 8.0.2 is selected again: its VIBs are referenced, their marks are
+  // cleared...
+  age_cleanup_marks(f.dest / ".esxmirror" / "state.db", 6);
+  ProcessResult r = f.sync({"--esx-version", "8.0.2", "--esx-version", "8.0.3", "--report",
+                            (f.tmp / "r2.json").string()});
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  CHECK(source_report(f.tmp / "r2.json")["bytes_unreferenced"].get<std::uint64_t>() == 0);
+  // ...so long after the first mark, nothing is removed.
+  age_cleanup_marks(f.dest / ".esxmirror" / "state.db", 30);
+  r = f.sync({"--esx-version", "8.0.2", "--esx-version", "8.0.3", "--report", (f.tmp / "r3.json").string()});
+  REQUIRE(r.exit_code == 0);
+  nlohmann::json s = source_report(f.tmp / "r3.json");
+  CHECK(s["removed"].empty());
+  CHECK(s["bytes_unreferenced"].get<std::uint64_t>() == 0);
+  CHECK(mirror_differences(f.mirror(), depot, {"8.0.2", "8.0.3"}).empty());
+}
+
 TEST_CASE("depot cleanup: with depot_keep_unreferenced_days = 0 the run that publishes the new metadata removes "
           "what it no longer needs, after publishing",
           "[depot][depot-cleanup]") {

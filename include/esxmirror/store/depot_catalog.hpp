@@ -118,6 +118,8 @@ class DepotCatalog {
                        std::int64_t now);
   // unreferenced_since = now for `relpaths` that have none yet; cleared for every other VIB.
   void set_unreferenced(const std::set<std::string>& relpaths, std::int64_t now);
+  // The VIBs with an unreferenced_since (cleanup's candidates), without reading every other row.
+  std::vector<VibRow> unreferenced_vibs();
   // Removes the rows of VIBs deleted from the mirror.
   void delete_vibs(const std::vector<std::string>& relpaths);
 

@@ -52,7 +52,8 @@ std::optional<std::set<std::string>> referenced_vibs(DepotContext& context, cons
 
 }  // namespace
 
-void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot) {
+void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot,
+                        const std::map<std::string, store::VibRow>& vibs, const std::set<std::string>& missing) {
   std::map<std::string, store::DocumentRow> documents = context.catalog.documents();
   std::optional<std::set<std::string>> referenced = referenced_vibs(context, snapshot, documents);
   if (!referenced) return;
@@ -65,10 +66,10 @@ void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot) {
       unlisted.insert(relpath);
     }
   }
-  std::map<std::string, store::VibRow> vibs = context.catalog.vibs();
   std::set<std::string> unreferenced;
   for (const auto& [relpath, vib] : vibs) {
-    if (vib.state == store::VibState::placed && !referenced->count(relpath)) unreferenced.insert(relpath);
+    bool placed = vib.state == store::VibState::placed && !missing.count(relpath);
+    if (placed && !referenced->count(relpath)) unreferenced.insert(relpath);
   }
   const std::int64_t now = context.now();
   context.catalog.set_unreferenced(unreferenced, now);
@@ -76,8 +77,8 @@ void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot) {
 
   const std::int64_t cutoff = now - context.settings.depot_keep_unreferenced.count();
   std::vector<std::string> gone;
-  for (const auto& [relpath, vib] : context.catalog.vibs()) {
-    if (!vib.unreferenced_since) continue;
+  for (const store::VibRow& vib : context.catalog.unreferenced_vibs()) {
+    const std::string& relpath = vib.relpath;
     if (*vib.unreferenced_since > cutoff) {
       context.outcome.bytes_unreferenced += static_cast<std::uint64_t>(vib.size);
       continue;

@@ -87,8 +87,11 @@ std::vector<std::string> publish_depot(DepotContext& context, const DepotSnapsho
 // After publication: marks what no published zip of a selected version references (VIBs) or lists (zips),
 // and removes what has been so for longer than settings.depot_keep_unreferenced (issue 10 §4), with its
 // catalog rows. Does nothing in a run that could not read every document (what the mirror serves is then
-// not known for sure). Fills outcome.removed, bytes_removed and bytes_unreferenced.
-void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot);
+// not known for sure). Fills outcome.removed, bytes_removed and bytes_unreferenced. `vibs` are the rows as
+// the run began and `missing` those of them found gone from disk (no longer placed): a VIB placed during
+// the run is referenced, so they tell every placed VIB that may be unreferenced without reading the rows again.
+void clean_unreferenced(DepotContext& context, const DepotSnapshot& snapshot,
+                        const std::map<std::string, store::VibRow>& vibs, const std::set<std::string>& missing);
 
 // Removes the file `relpath` of a depot mirrored under `root` (gone already is fine) and the directories it
 // leaves empty, never `root`. Throws Error(storage) when it cannot, or when relpath (read from the state

@@ -158,6 +158,7 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
   DepotPlan plan = plan_vibs(input);
   snapshot.metadata = std::move(input.metadata);
   vibs = std::move(input.vibs);
+  missing = std::move(input.missing_on_disk);
   if (!settings.dry_run) adopt_present_vibs(context, plan);
   for (const std::string& conflict : plan.conflicts) outcome.failed_documents.push_back(conflict);
   outcome.vibs_present = static_cast<int>(plan.in_place.size());
@@ -171,7 +172,7 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
     placed_now = fetch_vibs(context, plan, vibs);
     in_place.insert(placed_now.begin(), placed_now.end());
     outcome.published = publish_depot(context, snapshot, in_place, plan.blocked);
-    clean_unreferenced(context, snapshot);
+    clean_unreferenced(context, snapshot, vibs, missing);
   }
   report_bulletins(context, snapshot, plan, placed_now, in_place);
 
