@@ -55,7 +55,7 @@ struct SyncSettings {
   // is unchanged: each run checks the least recently checked 1/window of them (at least
   // revalidate_min_pages), so every page is checked within `revalidate_window_runs` runs.
   int revalidate_window_runs = 7;
-  int revalidate_min_pages = 16;                // one round of page requests (page_jobs) each run
+  int revalidate_min_pages = 15;                // with the index, one round of page_jobs (16) requests
   std::vector<std::string> allowed_hosts;       // empty: the source host and hosts its pages link bundles to
   // Consecutive failures before backoff starts, and the first delay (doubling, capped).
   int failures_before_backoff = 2;

@@ -38,7 +38,7 @@ struct CrawlPolicy {
   std::vector<std::string> allowed_hosts;  // hosts links may lead to besides the index's own
   std::vector<std::string> versions;       // the ESX versions selected
   int revalidate_window_runs = 7;          // every settled page is asked at least once in this many runs...
-  int revalidate_min_pages = 16;           // ...and at least this many of them each run
+  int revalidate_min_pages = 15;           // ...and at least this many of them each run
 };
 
 struct CrawlResult {
