@@ -13,6 +13,7 @@ nlohmann::json to_json(const PatchRecord& patch) {
                           {"warnings", patch.warnings}};
   value["release_date"] = patch.release_date ? nlohmann::json(*patch.release_date) : nlohmann::json(nullptr);
   value["md5"] = patch.md5 ? nlohmann::json(*patch.md5) : nlohmann::json(nullptr);
+  value["refused_download"] = patch.refused_download ? nlohmann::json(*patch.refused_download) : nlohmann::json(nullptr);
   return value;
 }
 
@@ -28,6 +29,16 @@ PatchRecord patch_from_json(const nlohmann::json& value) {
   patch.warnings = value.value("warnings", std::vector<std::string>{});
   if (!value.at("release_date").is_null()) patch.release_date = value.at("release_date").get<std::string>();
   if (!value.at("md5").is_null()) patch.md5 = value.at("md5").get<std::string>();
+  if (value.contains("refused_download")) {
+    if (!value.at("refused_download").is_null()) patch.refused_download = value.at("refused_download").get<std::string>();
+  } else {
+    // Recorded before the field existed: the parser's warning is the only trace of a refused link.
+    for (const std::string& warning : patch.warnings) {
+      if (warning.rfind("download link ", 0) != 0) continue;
+      patch.refused_download = warning;
+      break;
+    }
+  }
   return patch;
 }
 

@@ -17,6 +17,9 @@ struct PatchRecord {
   std::optional<std::string> md5;           // lowercase hex, when the page gives one
   std::string page_url;                     // the detail page it came from
   std::vector<std::string> warnings;        // what the parser noticed (unparseable date, missing md5...)
+  // Set when the page links a download that cannot be mirrored (not http(s), unresolvable): why. Also
+  // among `warnings`; a page with it is a patch that failed, not a KB note.
+  std::optional<std::string> refused_download;
 
   bool has_bundle() const { return !download_url.empty(); }
   bool operator==(const PatchRecord&) const = default;

@@ -62,11 +62,10 @@ std::vector<std::string> pages_to_check(const std::vector<std::string>& links, b
 bool note_page_without_bundle(const CrawlPolicy& policy, const std::string& page_url, const PatchRecord& record,
                               bool is_fresh, CrawlResult& result) {
   const bool selected = lists_any_version(record.versions, policy.versions);
-  for (const std::string& warning : record.warnings) {
-    if (warning.rfind("download link ", 0) != 0) continue;
+  if (record.refused_download) {
     if (selected) {
       ++result.page_failures;
-      result.warnings.push_back(fmt::format("patch page {}: {}", util::mask_url(page_url), warning));
+      result.warnings.push_back(fmt::format("patch page {}: {}", util::mask_url(page_url), *record.refused_download));
     }
     return false;
   }

@@ -144,6 +144,7 @@ std::vector<std::string> versions_on_page(const Rules::Compiled& rules, std::str
 struct Download {
   std::string url;       // absolute, followable; empty when the page has none
   std::string filename;  // as the page names it, or the link's last segment
+  std::optional<std::string> refused;  // why the page's link cannot be followed
 };
 
 Download download_of(const Rules::Compiled& rules, std::string_view html, const std::string& page_url,
@@ -167,10 +168,12 @@ Download download_of(const Rules::Compiled& rules, std::string_view html, const 
     link_filename = util::url_filename(link);
     const auto resolved = util::resolve_url(page_url, link);
     if (!resolved) {
-      warnings.push_back("download link " + quoted(util::mask_url(link)) + " cannot be resolved against page " +
-                         quoted(util::mask_url(page_url)));
+      download.refused = "download link " + quoted(util::mask_url(link)) + " cannot be resolved against page " +
+                         quoted(util::mask_url(page_url));
+      warnings.push_back(*download.refused);
     } else if (!followable(*resolved, page_url, true)) {
-      warnings.push_back("download link " + quoted(util::mask_url(*resolved)) + " is not http(s); ignored");
+      download.refused = "download link " + quoted(util::mask_url(*resolved)) + " is not http(s); ignored";
+      warnings.push_back(*download.refused);
     } else {
       download.url = *resolved;
       link_filename = util::url_filename(*resolved);
@@ -220,6 +223,7 @@ PatchRecord parse_detail_page(const Rules& rules, std::string_view html, const s
   const Download download = download_of(compiled, html, page_url, record.warnings);
   record.download_url = download.url;
   record.filename = download.filename;
+  record.refused_download = download.refused;
 
   // The bundle's name is what the archive is called; the heading's name when no archive is named.
   record.id = bundle_name(record.filename);

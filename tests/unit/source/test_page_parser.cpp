@@ -241,6 +241,8 @@ TEST_CASE("links to javascript: or mailto: are never downloads", "[parser][varia
   CHECK(file.download_url.empty());
   CHECK(std::find(file.warnings.begin(), file.warnings.end(),
                   "download link 'file:///etc/passwd' is not http(s); ignored") != file.warnings.end());
+  CHECK(file.refused_download == "download link 'file:///etc/passwd' is not http(s); ignored");
+  CHECK_FALSE(parse("<p>See KB 1234 for details.</p>").refused_download);  // a note refuses nothing
 }
 
 TEST_CASE("release dates are read in every printed form", "[parser][variations][dates]") {
