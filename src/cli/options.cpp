@@ -38,7 +38,7 @@ void add_common(CLI::App* command, Options& o) {
   command->add_option("--config", o.config_file, "TOML config file; the command line wins")->group("Common");
   command->add_option("--log-file", o.log_file, "Also log to FILE (rotated at 10 MiB, 5 kept)")->group("Common");
   command->add_flag("--syslog", o.syslog, "Also log to syslog/journald")->group("Common");
-  command->add_flag("-v,--verbose", o.verbose, "More detail (repeat for debug)")->group("Common");
+  command->add_flag("-v,--verbose", o.verbose, "More detail (repeat for debug, with the time each pass took)")->group("Common");
   command->add_flag("-q,--quiet", o.quiet, "Errors only")->group("Common");
 }
 

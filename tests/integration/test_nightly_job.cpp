@@ -869,3 +869,20 @@ TEST_CASE("the index is rewritten each run, and an unchanged run keeps the same 
   CHECK(first["versions"] == second["versions"]);
   CHECK(names_in(f.dest) == std::set<std::string>{".esxmirror", "3.0.1", "index.html", "manifest.json"});
 }
+
+TEST_CASE("at -vv a run says how long each of its passes took, and at the default verbosity it does not", "[nightly][verbose]") {
+  MirrorFixture f;
+  ProcessResult quiet = f.sync({"--esx-version", "3.0.1"});
+  REQUIRE(quiet.exit_code == 0);
+  CHECK(quiet.all().find("pass ") == std::string::npos);
+
+  ProcessResult verbose = f.sync({"--esx-version", "3.0.1", "-vv"});
+  INFO(verbose.all());
+  REQUIRE(verbose.exit_code == 0);
+  const std::vector<std::string> passes = {"clean_staging", "convert_layout", "mirror " + f.server.index_url(),
+                                           "whats_new", "publish_index"};
+  for (const std::string& pass : passes) {
+    INFO(pass);
+    CHECK(verbose.err.find("pass " + pass + ": ") != std::string::npos);
+  }
+}
