@@ -19,9 +19,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <set>
 #include <string>
 #include <system_error>
@@ -48,8 +48,8 @@ struct WriteDeleter {
 using ArchiveReader = std::unique_ptr<struct archive, ReadDeleter>;
 using ArchiveWriter = std::unique_ptr<struct archive, WriteDeleter>;
 
-constexpr int kExtractFlags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                              ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM;
+constexpr int kExtractFlags =
+    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM;
 constexpr std::size_t kReadBlockSize = 64 * 1024;
 
 std::string error_text(struct archive* a) {
@@ -224,8 +224,8 @@ fs::path create_target(const Unpack& u, const fs::path& target_dir) {
     fs::path canonical = fs::canonical(target_dir, ec);
     if (!ec) return canonical;
   }
-  throw Error(ExitCode::storage, "cannot unpack " + u.archive_name() + " into " + target_dir.string() + ": " +
-                                     ec.message());
+  throw Error(ExitCode::storage,
+              "cannot unpack " + u.archive_name() + " into " + target_dir.string() + ": " + ec.message());
 }
 
 // Walks every entry of an opened reader into target_dir.

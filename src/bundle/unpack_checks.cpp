@@ -116,12 +116,18 @@ void check_type(const Unpack& u, const std::string& name, mode_t type) {
   switch (type) {
     case AE_IFREG:
     case AE_IFDIR:
-    case AE_IFLNK: return;
-    case AE_IFCHR: u.refuse(name, "character device");
-    case AE_IFBLK: u.refuse(name, "block device");
-    case AE_IFIFO: u.refuse(name, "fifo");
-    case AE_IFSOCK: u.refuse(name, "socket");
-    default: u.refuse(name, "unsupported entry type");
+    case AE_IFLNK:
+      return;
+    case AE_IFCHR:
+      u.refuse(name, "character device");
+    case AE_IFBLK:
+      u.refuse(name, "block device");
+    case AE_IFIFO:
+      u.refuse(name, "fifo");
+    case AE_IFSOCK:
+      u.refuse(name, "socket");
+    default:
+      u.refuse(name, "unsupported entry type");
   }
 }
 
@@ -167,8 +173,8 @@ std::uint64_t remaining_budget(const Unpack& u) {
 [[noreturn]] void refuse_size(const Unpack& u, const std::string& name) {
   const double ratio_cap = u.limits.max_ratio * static_cast<double>(u.archive_size);
   if (ratio_cap < static_cast<double>(u.limits.max_total_bytes)) {
-    u.refuse(name, "unpacks to more than " + format_number(u.limits.max_ratio) + " times the archive size " +
-                       "(" + std::to_string(u.archive_size) + " bytes); a decompression bomb?");
+    u.refuse(name, "unpacks to more than " + format_number(u.limits.max_ratio) + " times the archive size " + "(" +
+                       std::to_string(u.archive_size) + " bytes); a decompression bomb?");
   }
   u.refuse(name, "unpacks to more than the limit of " + std::to_string(u.limits.max_total_bytes) + " bytes");
 }

@@ -59,7 +59,8 @@ int run(int argc, char** argv) {
     if (!first->options.config_file.empty()) load_config_file(first->options.config_file, final_app->options);
     final_app->app.parse(argc, argv);
     // The source's credentials and tokens stay in memory: URLs are kept without them (util/secrets.hpp).
-    for (const std::string& url : final_app->options.sync.sources) final_app->options.sync.network.secrets.add_source(url);
+    for (const std::string& url : final_app->options.sync.sources)
+      final_app->options.sync.network.secrets.add_source(url);
     setup_logging(final_app->options);
     install_signal_handlers();
     return dispatch(*final_app);

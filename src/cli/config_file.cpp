@@ -60,7 +60,8 @@ std::vector<std::string> get_strings(const Context& c, const toml::node& node, c
 }
 
 unsigned long long get_bytes(const Context& c, const toml::node& node, const std::string& key) {
-  if (node.is_integer() && *node.value<std::int64_t>() >= 0) return static_cast<unsigned long long>(*node.value<std::int64_t>());
+  if (node.is_integer() && *node.value<std::int64_t>() >= 0)
+    return static_cast<unsigned long long>(*node.value<std::int64_t>());
   if (node.is_string()) {
     try {
       return parse_bytes(*node.value<std::string>());
@@ -75,7 +76,8 @@ using Setter = std::function<void(const Context&, const toml::node&, const std::
 const std::map<std::string, Setter>& top_level_keys() {
   static const std::map<std::string, Setter> keys = {
       {"source", [](auto& c, auto& n, auto& k, Options& o) { o.sync.sources = get_strings(c, n, k); }},
-      {"source_kind", [](auto& c, auto& n, auto& k, Options& o) {
+      {"source_kind",
+       [](auto& c, auto& n, auto& k, Options& o) {
          try {
            o.sync.source_kind = parse_source_kind(get_string(c, n, k));
          } catch (const std::invalid_argument&) {
@@ -84,13 +86,17 @@ const std::map<std::string, Setter>& top_level_keys() {
        }},
       {"token_file", [](auto& c, auto& n, auto& k, Options& o) { o.token_file = get_string(c, n, k); }},
       {"depot_products", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_products = get_strings(c, n, k); }},
-      {"depot_keep_unreferenced_days", [](auto& c, auto& n, auto& k, Options& o) { o.sync.depot_keep_unreferenced = std::chrono::hours(24 * get_int(c, n, k, 0, 3650)); }},
+      {"depot_keep_unreferenced_days",
+       [](auto& c, auto& n, auto& k, Options& o) {
+         o.sync.depot_keep_unreferenced = std::chrono::hours(24 * get_int(c, n, k, 0, 3650));
+       }},
       {"esx_version", [](auto& c, auto& n, auto& k, Options& o) { o.sync.versions = get_strings(c, n, k); }},
       {"classification", [](auto& c, auto& n, auto& k, Options& o) { o.sync.classifications = get_strings(c, n, k); }},
       {"dest", [](auto& c, auto& n, auto& k, Options& o) { o.sync.dest = get_string(c, n, k); }},
       {"state", [](auto& c, auto& n, auto& k, Options& o) { o.sync.state = get_string(c, n, k); }},
       {"jobs", [](auto& c, auto& n, auto& k, Options& o) { o.sync.jobs = static_cast<int>(get_int(c, n, k, 1, 64)); }},
-      {"page_jobs", [](auto& c, auto& n, auto& k, Options& o) { o.sync.page_jobs = static_cast<int>(get_int(c, n, k, 1, 64)); }},
+      {"page_jobs",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.page_jobs = static_cast<int>(get_int(c, n, k, 1, 64)); }},
       {"dry_run", [](auto& c, auto& n, auto& k, Options& o) { o.sync.dry_run = get_bool(c, n, k); }},
       {"keep_archives", [](auto& c, auto& n, auto& k, Options& o) { o.sync.keep_archives = get_bool(c, n, k); }},
       {"report", [](auto& c, auto& n, auto& k, Options& o) { o.report_file = get_string(c, n, k); }},
@@ -104,24 +110,50 @@ const std::map<std::string, Setter>& top_level_keys() {
       {"netrc", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.netrc = get_bool(c, n, k); }},
       {"netrc_file", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.netrc_file = get_string(c, n, k); }},
       {"limit_rate", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.limit_rate = get_bytes(c, n, k); }},
-      {"connect_timeout", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.connect_timeout_s = get_int(c, n, k, 1, 3600); }},
-      {"low_speed_limit", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.low_speed_limit = get_int(c, n, k, 0, 1 << 30); }},
-      {"low_speed_time", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.low_speed_time_s = get_int(c, n, k, 1, 3600); }},
-      {"retries", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retry.max_attempts = static_cast<int>(get_int(c, n, k, 1, 20)); }},
-      {"retry_base_delay_ms", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retry.base_delay = std::chrono::milliseconds(get_int(c, n, k, 0, 600000)); }},
-      {"retry_max_delay_ms", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retry.max_delay = std::chrono::milliseconds(get_int(c, n, k, 0, 3600000)); }},
+      {"connect_timeout",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.connect_timeout_s = get_int(c, n, k, 1, 3600); }},
+      {"low_speed_limit",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.low_speed_limit = get_int(c, n, k, 0, 1 << 30); }},
+      {"low_speed_time",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.low_speed_time_s = get_int(c, n, k, 1, 3600); }},
+      {"retries", [](auto& c, auto& n, auto& k,
+                     Options& o) { o.sync.retry.max_attempts = static_cast<int>(get_int(c, n, k, 1, 20)); }},
+      {"retry_base_delay_ms",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.retry.base_delay = std::chrono::milliseconds(get_int(c, n, k, 0, 600000)); }},
+      {"retry_max_delay_ms",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.retry.max_delay = std::chrono::milliseconds(get_int(c, n, k, 0, 3600000)); }},
       {"allow_host", [](auto& c, auto& n, auto& k, Options& o) { o.sync.allowed_hosts = get_strings(c, n, k); }},
-      {"revalidate_window_runs", [](auto& c, auto& n, auto& k, Options& o) { o.sync.revalidate_window_runs = static_cast<int>(get_int(c, n, k, 1, 365)); }},
-      {"revalidate_min_pages", [](auto& c, auto& n, auto& k, Options& o) { o.sync.revalidate_min_pages = static_cast<int>(get_int(c, n, k, 0, 1000000)); }},
-      {"failures_before_backoff", [](auto& c, auto& n, auto& k, Options& o) { o.sync.failures_before_backoff = static_cast<int>(get_int(c, n, k, 0, 100)); }},
-      {"failure_backoff_hours", [](auto& c, auto& n, auto& k, Options& o) { o.sync.failure_backoff = std::chrono::hours(get_int(c, n, k, 0, 24 * 365)); }},
-      {"failure_backoff_max_hours", [](auto& c, auto& n, auto& k, Options& o) { o.sync.failure_backoff_max = std::chrono::hours(get_int(c, n, k, 0, 24 * 365)); }},
-      {"max_page_bytes", [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.max_page_bytes = get_bytes(c, n, k); }},
-      {"max_unpack_bytes", [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_total_bytes = get_bytes(c, n, k); }},
-      {"max_unpack_entries", [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_entries = static_cast<std::uint64_t>(get_int(c, n, k, 1, 100000000)); }},
-      {"max_unpack_ratio", [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_ratio = get_number(c, n, k, 1.0); }},
-      {"keep_superseded_days", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retention.keep_superseded_days = static_cast<int>(get_int(c, n, k, 0, 36500)); }},
-      {"prune_after_sync", [](auto& c, auto& n, auto& k, Options& o) { o.sync.retention.prune_after_sync = get_bool(c, n, k); }},
+      {"revalidate_window_runs",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.revalidate_window_runs = static_cast<int>(get_int(c, n, k, 1, 365)); }},
+      {"revalidate_min_pages",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.revalidate_min_pages = static_cast<int>(get_int(c, n, k, 0, 1000000)); }},
+      {"failures_before_backoff",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.failures_before_backoff = static_cast<int>(get_int(c, n, k, 0, 100)); }},
+      {"failure_backoff_hours",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.failure_backoff = std::chrono::hours(get_int(c, n, k, 0, 24 * 365)); }},
+      {"failure_backoff_max_hours",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.failure_backoff_max = std::chrono::hours(get_int(c, n, k, 0, 24 * 365)); }},
+      {"max_page_bytes",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.network.max_page_bytes = get_bytes(c, n, k); }},
+      {"max_unpack_bytes",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_total_bytes = get_bytes(c, n, k); }},
+      {"max_unpack_entries",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.limits.max_entries = static_cast<std::uint64_t>(get_int(c, n, k, 1, 100000000)); }},
+      {"max_unpack_ratio",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.limits.max_ratio = get_number(c, n, k, 1.0); }},
+      {"keep_superseded_days",
+       [](auto& c, auto& n, auto& k,
+          Options& o) { o.sync.retention.keep_superseded_days = static_cast<int>(get_int(c, n, k, 0, 36500)); }},
+      {"prune_after_sync",
+       [](auto& c, auto& n, auto& k, Options& o) { o.sync.retention.prune_after_sync = get_bool(c, n, k); }},
   };
   return keys;
 }

@@ -12,7 +12,8 @@ const std::vector<ExitCodeDoc>& exit_code_table() {
       {ExitCode::usage, "usage or configuration error"},
       {ExitCode::locked, "another run holds the lock"},
       {ExitCode::source, "the source could not be read at all (index unreachable, 401/403, not a patch index)"},
-      {ExitCode::storage, "local storage error (state database, disk full, permissions, a filesystem error; the path is named)"},
+      {ExitCode::storage,
+       "local storage error (state database, disk full, permissions, a filesystem error; the path is named)"},
       {ExitCode::interrupted,
        "interrupted by SIGINT/SIGTERM (the run is recorded as interrupted; the next run resumes)"},
   };

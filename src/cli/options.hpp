@@ -12,19 +12,19 @@ namespace esxmirror::cli {
 struct Options {
   SyncSettings sync;
   std::string config_file;
-  std::string token_file;     // --token-file: the depot download token (read by load_token)
-  std::string report_file;    // "-" = stdout
+  std::string token_file;   // --token-file: the depot download token (read by load_token)
+  std::string report_file;  // "-" = stdout
   std::string metrics_file;
   std::string log_file;
   bool syslog = false;
-  int verbose = 0;            // -v count
+  int verbose = 0;  // -v count
   bool quiet = false;
   // list
   std::string state_filter;
   bool json = false;
   // status --new
   bool new_items = false;
-  std::string since;          // ISO 8601 date or time; empty: the start of the last run
+  std::string since;  // ISO 8601 date or time; empty: the start of the last run
   // check
   bool read_metadata = false;
   // verify

@@ -23,7 +23,7 @@ void setup_logging(const Options& options) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(
       isatty(STDERR_FILENO) ? spdlog::color_mode::automatic : spdlog::color_mode::never);
   console->set_pattern("esxmirror: %^%l%$: %v");
-  spdlog::level::level_enum console_level = options.quiet         ? spdlog::level::err
+  spdlog::level::level_enum console_level = options.quiet          ? spdlog::level::err
                                             : options.verbose >= 2 ? spdlog::level::debug
                                             : options.verbose == 1 ? spdlog::level::info
                                                                    : spdlog::level::warn;
@@ -103,9 +103,8 @@ void print_dry_run_plan(const RunReport& report, const Options& options) {
     // A depot bulletin names its depot and metadata zip where a legacy bundle names its URL.
     std::string where = p.source.empty() ? util::mask_url(p.url) : p.source + "/" + p.path;
     out += fmt::format("would {:<7} {:<{}} {:<18} {:<10} {:>10}  {}{}\n", p.action, p.id, id_width,
-                       util::join(p.versions, ","),
-                       p.release_date.value_or("undated"), p.size ? util::human_bytes(*p.size) : "-", where,
-                       p.reason.empty() ? "" : " (" + p.reason + ")");
+                       util::join(p.versions, ","), p.release_date.value_or("undated"),
+                       p.size ? util::human_bytes(*p.size) : "-", where, p.reason.empty() ? "" : " (" + p.reason + ")");
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
@@ -124,10 +123,11 @@ void print_depot_lines(const RunReport& report, const Options& options) {
     std::string line = report.dry_run
                            ? fmt::format("depot {}: dry run: {} VIBs to fetch ({}), {} already in place", s.name,
                                          s.vibs_to_fetch, util::human_bytes(s.bytes_to_fetch), s.vibs_present)
-                           : fmt::format("depot {}: {} VIBs placed ({}), {} already in place, {} failed, {} waiting "
-                                         "out a backoff; {} files published",
-                                         s.name, s.vibs_placed, util::human_bytes(s.bytes), s.vibs_present,
-                                         s.failed_vibs.size(), s.vibs_deferred, s.published.size());
+                           : fmt::format(
+                                 "depot {}: {} VIBs placed ({}), {} already in place, {} failed, {} waiting "
+                                 "out a backoff; {} files published",
+                                 s.name, s.vibs_placed, util::human_bytes(s.bytes), s.vibs_present,
+                                 s.failed_vibs.size(), s.vibs_deferred, s.published.size());
     if (!s.removed.empty()) {
       line += fmt::format("; {} unreferenced files removed ({} freed)", s.removed.size(),
                           util::human_bytes(s.bytes_removed));
@@ -163,8 +163,8 @@ std::string new_item_lines(const std::vector<NewItem>& items) {
   for (const NewItem& item : items) {
     std::string about = item.summary.empty() ? "-" : item.summary;
     if (!item.source.empty()) about = item.source + ": " + about;
-    out += fmt::format("{:<8} {:<{}} {:<{}} {:<10} {:<12} {}\n", item.replaced ? "replaced" : "new", item.id,
-                       id_width, level_of(item), level_width, item.release_date.value_or("undated"),
+    out += fmt::format("{:<8} {:<{}} {:<{}} {:<10} {:<12} {}\n", item.replaced ? "replaced" : "new", item.id, id_width,
+                       level_of(item), level_width, item.release_date.value_or("undated"),
                        item.versions.empty() ? "-" : util::join(item.versions, ","), about);
   }
   return out;

@@ -26,8 +26,8 @@ nlohmann::json new_items_json(const std::vector<NewItem>& items) {
 std::string render_run_report(const RunReport& report) {
   nlohmann::json patches = nlohmann::json::array();
   for (const PatchReport& p : report.patches) {
-    nlohmann::json entry = {{"id", p.id},          {"versions", p.versions}, {"outcome", to_string(p.outcome)},
-                            {"bytes", p.bytes},    {"seconds", p.seconds},   {"url", p.url}};
+    nlohmann::json entry = {{"id", p.id},       {"versions", p.versions}, {"outcome", to_string(p.outcome)},
+                            {"bytes", p.bytes}, {"seconds", p.seconds},   {"url", p.url}};
     entry["reason"] = p.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.reason);
     entry["path"] = p.path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.path);
     if (p.outcome == PatchOutcome::planned) {  // --dry-run: what would be done, as the printed list says
@@ -41,7 +41,8 @@ std::string render_run_report(const RunReport& report) {
   nlohmann::json sources = nlohmann::json::array();
   for (const SourceReport& s : report.sources) {
     nlohmann::json failed_vibs = nlohmann::json::array();
-    for (const VibFailure& f : s.failed_vibs) failed_vibs.push_back({{"id", f.id}, {"path", f.path}, {"reason", f.reason}});
+    for (const VibFailure& f : s.failed_vibs)
+      failed_vibs.push_back({{"id", f.id}, {"path", f.path}, {"reason", f.reason}});
     sources.push_back({{"url", s.url},
                        {"kind", s.kind},
                        {"name", s.name},
@@ -68,8 +69,13 @@ std::string render_run_report(const RunReport& report) {
   if (report.pruned) {
     pruned = {{"bytes", report.pruned->bytes()}, {"removed", nlohmann::json::array()}};
     for (const RemovalCandidate& c : report.pruned->removed) {
-      pruned["removed"].push_back({{"kind", c.kind}, {"id", c.id}, {"source", c.source}, {"versions", c.versions},
-                                   {"paths", c.paths}, {"bytes", c.bytes}, {"reason", c.reason}});
+      pruned["removed"].push_back({{"kind", c.kind},
+                                   {"id", c.id},
+                                   {"source", c.source},
+                                   {"versions", c.versions},
+                                   {"paths", c.paths},
+                                   {"bytes", c.bytes},
+                                   {"reason", c.reason}});
     }
   }
   nlohmann::json counts = nlohmann::json::object();

@@ -61,8 +61,9 @@ void load_token(Options& options) {
                             [](const std::string& url) { return url.find("{token}") != std::string::npos; });
   if (token.empty()) {
     if (needed) {
-      throw Error(ExitCode::usage, "--source holds {token} but no download token was given: put it in a file "
-                                   "(chmod 600) named by --token-file, or in ESXMIRROR_TOKEN");
+      throw Error(ExitCode::usage,
+                  "--source holds {token} but no download token was given: put it in a file "
+                  "(chmod 600) named by --token-file, or in ESXMIRROR_TOKEN");
     }
     return;
   }

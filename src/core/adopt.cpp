@@ -31,9 +31,9 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
     placed.md5 = digests.md5;
     placed.sha256 = digests.sha256;
     placed.size = static_cast<std::int64_t>(fs::file_size(dir / archive));
-  } else if (auto row = context.catalog.bundle(patch.id);
-             row && row->state == store::BundleState::verified && row->md5 && row->sha256 && row->size &&
-             (!patch.md5 || row->verified_md5_expected == patch.md5)) {
+  } else if (auto row = context.catalog.bundle(patch.id); row && row->state == store::BundleState::verified &&
+                                                          row->md5 && row->sha256 && row->size &&
+                                                          (!patch.md5 || row->verified_md5_expected == patch.md5)) {
     // Verified and being renamed into place when the last run stopped: this copy is that download.
     placed.md5 = *row->md5;
     placed.sha256 = *row->sha256;
@@ -44,7 +44,8 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
     placed.files.push_back({entry.path().lexically_relative(dir).generic_string(),
                             static_cast<std::int64_t>(entry.file_size()), util::hash_file(entry.path()).sha256});
   }
-  std::sort(placed.files.begin(), placed.files.end(), [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
+  std::sort(placed.files.begin(), placed.files.end(),
+            [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
   placed.verified_md5_expected = patch.md5;
   placed.path = primary.generic_string();
   placed.placements.push_back({planned.versions.front(), placed.path, false});

@@ -38,8 +38,9 @@ source::CrawlMemory crawl_memory(const std::string& index_url, const std::map<st
       continue;
     }
     try {
-      memory.pages.emplace(url, source::CrawlMemory::Page{{row.etag, row.last_modified}, row.checked_at,
-                                                          patch_from_json(json::parse(row.extracted))});
+      memory.pages.emplace(
+          url, source::CrawlMemory::Page{
+                   {row.etag, row.last_modified}, row.checked_at, patch_from_json(json::parse(row.extracted))});
     } catch (const json::exception&) {
     }
   }

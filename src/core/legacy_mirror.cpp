@@ -24,13 +24,11 @@ std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
                                         const std::map<std::string, store::BundleRow>& bundles) {
   auto row = bundles.find(planned.patch.id);
   if (row == bundles.end() || !row->second.size) return std::nullopt;
-  bool same_bytes = planned.action == Action::link ||
-                    (planned.action == Action::fetch && planned.patch.md5 &&
-                     row->second.verified_md5_expected == planned.patch.md5);
+  bool same_bytes = planned.action == Action::link || (planned.action == Action::fetch && planned.patch.md5 &&
+                                                       row->second.verified_md5_expected == planned.patch.md5);
   if (!same_bytes) return std::nullopt;
   return static_cast<std::uint64_t>(*row->second.size);
 }
-
 
 }  // namespace
 
@@ -81,7 +79,8 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   report.pages_not_modified += found.pages_not_modified;
 
   std::map<std::string, std::set<std::string>> placed_versions;
-  std::vector<PlannedPatch> plan = plan_patches(gather_plan_input(settings, found.patches, catalog, placed_versions, now));
+  std::vector<PlannedPatch> plan =
+      plan_patches(gather_plan_input(settings, found.patches, catalog, placed_versions, now));
   for (const PlannedPatch& planned : plan) {
     bool placing = planned.action == Action::fetch || planned.action == Action::replace;
     if (placing && !planned.patch.release_date) {

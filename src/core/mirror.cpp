@@ -30,10 +30,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 struct InFlight {
   const PlannedPatch* planned = nullptr;
-  fs::path archive;                          // where the download lands (complete)
-  fs::path unpack_dir;                       // staging directory it unpacks into
-  std::unique_ptr<StreamingUnpack> stream;   // unpacks while the bytes arrive
-  int checksum_attempts = 0;                 // a bad checksum is fetched again once in the same run
+  fs::path archive;                         // where the download lands (complete)
+  fs::path unpack_dir;                      // staging directory it unpacks into
+  std::unique_ptr<StreamingUnpack> stream;  // unpacks while the bytes arrive
+  int checksum_attempts = 0;                // a bad checksum is fetched again once in the same run
   SteadyClock::time_point started;
 };
 
@@ -160,8 +160,8 @@ class BundleMirror {
     InFlight& job = in_flight_[index];
     std::error_code ignored;
     fs::remove_all(job.unpack_dir, ignored);
-    job.stream = std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir, job.planned->patch.filename,
-                                                   settings_.limits);
+    job.stream =
+        std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir, job.planned->patch.filename, settings_.limits);
     engine_.add({index, job.planned->patch.download_url, {}, job.archive});
   }
 
@@ -218,8 +218,8 @@ class BundleMirror {
       transfer(response.tag);
       return false;
     }
-    throw PatchError(fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5,
-                                 response.digests.md5));
+    throw PatchError(
+        fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5, response.digests.md5));
   }
 
   // The unpacked tree in staging: the streamed one when it saw exactly the verified bytes, else the
@@ -263,7 +263,8 @@ class BundleMirror {
                                    static_cast<std::int64_t>(response.bytes), patch.md5,
                                    util::to_unix(context_.clock.now()));
     bool replaced = bundle::place_directory(tree.dir, settings_.dest / primary);
-    std::vector<store::PlacementRow> placements = place_links(settings_.dest, versions, dir_name, settings_.staging_dir());
+    std::vector<store::PlacementRow> placements =
+        place_links(settings_.dest, versions, dir_name, settings_.staging_dir());
     if (previous) remove_stale(settings_.dest, previous->path, placements);
     if (replaced) spdlog::info("{}: replaced the previous copy at {}", patch.id, primary.generic_string());
 

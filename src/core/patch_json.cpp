@@ -13,7 +13,8 @@ nlohmann::json to_json(const PatchRecord& patch) {
                           {"warnings", patch.warnings}};
   value["release_date"] = patch.release_date ? nlohmann::json(*patch.release_date) : nlohmann::json(nullptr);
   value["md5"] = patch.md5 ? nlohmann::json(*patch.md5) : nlohmann::json(nullptr);
-  value["refused_download"] = patch.refused_download ? nlohmann::json(*patch.refused_download) : nlohmann::json(nullptr);
+  value["refused_download"] =
+      patch.refused_download ? nlohmann::json(*patch.refused_download) : nlohmann::json(nullptr);
   return value;
 }
 
@@ -30,7 +31,8 @@ PatchRecord patch_from_json(const nlohmann::json& value) {
   if (!value.at("release_date").is_null()) patch.release_date = value.at("release_date").get<std::string>();
   if (!value.at("md5").is_null()) patch.md5 = value.at("md5").get<std::string>();
   if (value.contains("refused_download")) {
-    if (!value.at("refused_download").is_null()) patch.refused_download = value.at("refused_download").get<std::string>();
+    if (!value.at("refused_download").is_null())
+      patch.refused_download = value.at("refused_download").get<std::string>();
   } else {
     // Recorded before the field existed: the parser's warning is the only trace of a refused link.
     for (const std::string& warning : patch.warnings) {

@@ -10,7 +10,9 @@ namespace esxmirror {
 std::vector<std::string> selected_versions(const PatchRecord& patch, const std::vector<std::string>& selection) {
   std::vector<std::string> matched;
   for (const std::string& wanted : selection) {
-    if (source::lists_version(patch.versions, wanted) && std::find(matched.begin(), matched.end(), wanted) == matched.end()) matched.push_back(wanted);
+    if (source::lists_version(patch.versions, wanted) &&
+        std::find(matched.begin(), matched.end(), wanted) == matched.end())
+      matched.push_back(wanted);
   }
   return matched;
 }
@@ -79,8 +81,8 @@ std::vector<PlannedPatch> plan_patches(const PlanInput& input) {
   return plan;
 }
 
-std::int64_t next_retry_at(int failures, std::int64_t now, int failures_before_backoff,
-                           std::int64_t backoff_seconds, std::int64_t backoff_max_seconds) {
+std::int64_t next_retry_at(int failures, std::int64_t now, int failures_before_backoff, std::int64_t backoff_seconds,
+                           std::int64_t backoff_max_seconds) {
   // The first failures are retried on the very next run (a transient outage should not cost a night);
   // after that the delay doubles with each failure, up to the cap.
   if (failures <= failures_before_backoff) return now;

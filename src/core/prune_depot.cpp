@@ -45,7 +45,8 @@ class UnreferencedDepotFiles final : public ContentKind {
   }
 
   std::vector<RemovalCandidate> removable(PruneContext& context, bool ignore_grace) const override {
-    const std::int64_t cutoff = ignore_grace ? context.now : context.now - context.settings.depot_keep_unreferenced.count();
+    const std::int64_t cutoff =
+        ignore_grace ? context.now : context.now - context.settings.depot_keep_unreferenced.count();
     std::vector<RemovalCandidate> out;
     for (const std::string& name : depots(context)) {
       store::DepotCatalog catalog(context.catalog.database(), name);

@@ -66,8 +66,7 @@ class SupersededLegacyBundles final : public ContentKind {
   std::string policy(const PruneContext& context) const override {
     const auto& days = context.settings.retention.keep_superseded_days;
     if (!days) return "superseded bundles are kept for ever (keep_superseded_days is not set)";
-    return fmt::format("a superseded bundle goes {} day(s) after the newer bundles superseding it were placed",
-                       *days);
+    return fmt::format("a superseded bundle goes {} day(s) after the newer bundles superseding it were placed", *days);
   }
 
   std::vector<UsageRow> usage(PruneContext& context) const override {

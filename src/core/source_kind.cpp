@@ -20,7 +20,7 @@ SourceKind guess_from_url(const std::string& url) {
   std::string path = url.substr(0, url.find_first_of("?#"));
   if (ends_with(path, ".json")) return SourceKind::mirror;
   return ends_with(path, ".xml") || url.find("{token}") != std::string::npos ? SourceKind::depot
-                                                                            : SourceKind::legacy_html;
+                                                                             : SourceKind::legacy_html;
 }
 
 SourceKind kind_of(const std::string& body) {
@@ -37,10 +37,14 @@ SourceKind recorded_kind(const std::string& name) {
 
 const char* to_string(SourceKind kind) {
   switch (kind) {
-    case SourceKind::detect: return "auto";
-    case SourceKind::legacy_html: return "legacy-html";
-    case SourceKind::depot: return "depot";
-    case SourceKind::mirror: return "mirror";
+    case SourceKind::detect:
+      return "auto";
+    case SourceKind::legacy_html:
+      return "legacy-html";
+    case SourceKind::depot:
+      return "depot";
+    case SourceKind::mirror:
+      return "mirror";
   }
   return "auto";
 }

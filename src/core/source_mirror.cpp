@@ -16,7 +16,9 @@ namespace {
 class LegacySource final : public SourceMirror {
  public:
   LegacySource(const SourceEnvironment& env, std::string url, std::string stored, std::optional<net::Response> index)
-      : SourceMirror(SourceKind::legacy_html, std::move(stored), {}), env_(env), url_(std::move(url)),
+      : SourceMirror(SourceKind::legacy_html, std::move(stored), {}),
+        env_(env),
+        url_(std::move(url)),
         index_(std::move(index)) {}
 
   void mirror(RunReport& report, SourceReport& outcome) override {
@@ -41,7 +43,9 @@ class LegacySource final : public SourceMirror {
 class DepotSourceMirror final : public SourceMirror {
  public:
   DepotSourceMirror(const SourceEnvironment& env, DepotSource depot, std::optional<net::Response> index)
-      : SourceMirror(SourceKind::depot, depot.stored_url, depot.name), env_(env), depot_(std::move(depot)),
+      : SourceMirror(SourceKind::depot, depot.stored_url, depot.name),
+        env_(env),
+        depot_(std::move(depot)),
         index_(std::move(index)) {}
 
   void mirror(RunReport& report, SourceReport& outcome) override {
@@ -63,8 +67,8 @@ class UpstreamMirrorSource final : public SourceMirror {
   void mirror(RunReport& report, SourceReport& outcome) override {
     const std::uint64_t requests = report.requests, fetched = report.pages_fetched,
                         not_modified = report.pages_not_modified, bytes = report.bytes_downloaded;
-    outcome.exit_code = mirror_upstream(env_.settings, stored_url(), env_.catalog, report, env_.clock,
-                                        std::move(manifest_));
+    outcome.exit_code =
+        mirror_upstream(env_.settings, stored_url(), env_.catalog, report, env_.clock, std::move(manifest_));
     outcome.requests = report.requests - requests;
     outcome.documents_fetched = report.pages_fetched - fetched;
     outcome.documents_not_modified = report.pages_not_modified - not_modified;

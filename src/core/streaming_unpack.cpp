@@ -59,7 +59,8 @@ std::size_t StreamingUnpack::read_some(void* buffer, std::size_t size) {
       const std::filesystem::path& path = state == complete ? download_ : net::partial_path(download_);
       fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd_ < 0) {
-        if (state == complete) throw PatchError("cannot read the download " + path.string() + ": " + std::strerror(errno));
+        if (state == complete)
+          throw PatchError("cannot read the download " + path.string() + ": " + std::strerror(errno));
         std::this_thread::sleep_for(kPollInterval);
         continue;
       }

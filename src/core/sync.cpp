@@ -88,7 +88,8 @@ void mirror_source(const SourceEnvironment& env, const std::string& url, RunRepo
   try {
     std::unique_ptr<SourceMirror> source = open_source(env, url, report.sources, outcome);
     source->mirror(report, outcome);
-    if (!env.settings.dry_run && source->kind() != SourceKind::mirror) {  // a mirror is known by its manifest's page row
+    if (!env.settings.dry_run &&
+        source->kind() != SourceKind::mirror) {  // a mirror is known by its manifest's page row
       store::record_source(env.db, {source->stored_url(), to_string(source->kind()), source->name()},
                            util::to_unix(env.clock.now()));
     }
@@ -119,10 +120,14 @@ auto timed(const std::string& pass, Pass&& run) {
 
 const char* outcome_name(ExitCode code) {
   switch (code) {
-    case ExitCode::ok: return "ok";
-    case ExitCode::partial: return "partial";
-    case ExitCode::interrupted: return "interrupted";
-    default: return "failed";
+    case ExitCode::ok:
+      return "ok";
+    case ExitCode::partial:
+      return "partial";
+    case ExitCode::interrupted:
+      return "interrupted";
+    default:
+      return "failed";
   }
 }
 
@@ -161,7 +166,8 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     if (settings.retention.prune_after_sync) {
       report.pruned = timed("prune", [&] { return prune_locked(settings, catalog, clock); });
     }
-    if (stop_was_requested(settings)) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
+    if (stop_was_requested(settings))
+      throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
     // Nothing new to say when no source could be read: what is published stays as it is.
     bool any_read = std::any_of(report.sources.begin(), report.sources.end(),
                                 [](const SourceReport& source) { return source.exit_code != ExitCode::source; });
@@ -189,14 +195,19 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     page_failures += source.pages_failed;
   }
   if (page_failures && report.message.empty()) {
-    report.message = fmt::format("{} patch page(s) could not be read; the mirror may miss their patches", page_failures);
+    report.message =
+        fmt::format("{} patch page(s) could not be read; the mirror may miss their patches", page_failures);
   }
-  store::RunRow run{report.run_id, now, util::to_unix(clock.now()), report.outcome,
+  store::RunRow run{report.run_id,
+                    now,
+                    util::to_unix(clock.now()),
+                    report.outcome,
                     static_cast<int>(report.exit_code),
                     report.count(PatchOutcome::placed) + report.count(PatchOutcome::replaced),
                     report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked),
                     report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred),
-                    static_cast<std::int64_t>(report.bytes_downloaded), report.message};
+                    static_cast<std::int64_t>(report.bytes_downloaded),
+                    report.message};
   try {
     catalog.finish_run(run);
   } catch (const Error& e) {

@@ -244,7 +244,8 @@ std::string render_man_page(const std::string& template_text, const ManPageInput
   replace_all(out, "@DATE@", inputs.date);
   std::smatch left;
   if (std::regex_search(out, left, std::regex("@[A-Z_]+@"))) {
-    throw std::runtime_error("man page template: unknown marker " + left.str() + " (known: @SYNOPSIS@, @COMMANDS@, "
+    throw std::runtime_error("man page template: unknown marker " + left.str() +
+                             " (known: @SYNOPSIS@, @COMMANDS@, "
                              "@OPTIONS@, @EXIT_STATUS@, @VERSION@, @DATE@)");
   }
   return out;

@@ -46,7 +46,7 @@ class CommitPool {
   std::function<void()> on_finished_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Finished> queued_;    // guarded by mutex_
+  std::deque<Finished> queued_;     // guarded by mutex_
   std::vector<Finished> finished_;  // guarded by mutex_
   std::size_t pending_ = 0;         // guarded by mutex_
   bool closing_ = false;            // guarded by mutex_

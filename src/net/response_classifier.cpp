@@ -10,16 +10,26 @@ namespace esxmirror::net {
 
 const char* to_string(Outcome o) {
   switch (o) {
-    case Outcome::ok: return "ok";
-    case Outcome::not_modified: return "not_modified";
-    case Outcome::auth: return "auth";
-    case Outcome::not_found: return "not_found";
-    case Outcome::http_error: return "http_error";
-    case Outcome::exhausted: return "exhausted";
-    case Outcome::refused: return "refused";
-    case Outcome::aborted: return "aborted";
-    case Outcome::tls: return "tls";
-    case Outcome::size_mismatch: return "size_mismatch";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::not_modified:
+      return "not_modified";
+    case Outcome::auth:
+      return "auth";
+    case Outcome::not_found:
+      return "not_found";
+    case Outcome::http_error:
+      return "http_error";
+    case Outcome::exhausted:
+      return "exhausted";
+    case Outcome::refused:
+      return "refused";
+    case Outcome::aborted:
+      return "aborted";
+    case Outcome::tls:
+      return "tls";
+    case Outcome::size_mismatch:
+      return "size_mismatch";
   }
   return "unknown";
 }
@@ -33,26 +43,46 @@ using Partial = Verdict::Partial;
 
 const char* reason_phrase(long status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 412: return "Precondition Failed";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 407:
+      return "Proxy Authentication Required";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 412:
+      return "Precondition Failed";
+    case 416:
+      return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -95,16 +125,20 @@ Verdict retry_or_exhaust(const AttemptFacts& f, const std::string& cause, bool h
 Verdict local_verdict(const AttemptFacts& f, const NetworkSettings& settings) {
   const std::string text = one_line_masked(f.local.text);  // may name files and URLs
   switch (f.local.kind) {
-    case LocalFailure::Kind::io: return done(Outcome::refused, text);
+    case LocalFailure::Kind::io:
+      return done(Outcome::refused, text);
     case LocalFailure::Kind::restart:
       if (f.restarts >= kMaxRestarts) {
         return done(Outcome::http_error, "cannot resume and cannot start over: " + text, Partial::discard);
       }
       return restart(text);
-    case LocalFailure::Kind::protocol: return done(Outcome::http_error, text);
-    case LocalFailure::Kind::size_mismatch: return done(Outcome::size_mismatch, text, Partial::discard);
+    case LocalFailure::Kind::protocol:
+      return done(Outcome::http_error, text);
+    case LocalFailure::Kind::size_mismatch:
+      return done(Outcome::size_mismatch, text, Partial::discard);
     case LocalFailure::Kind::page_too_large:
-    case LocalFailure::Kind::none: break;
+    case LocalFailure::Kind::none:
+      break;
   }
   return done(Outcome::refused, "page larger than " + std::to_string(settings.max_page_bytes) + " bytes");
 }
@@ -175,8 +209,10 @@ bool is_tls_failure(int curl_result) {
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED: return true;
-    default: return false;
+    case CURLE_USE_SSL_FAILED:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -195,7 +231,8 @@ std::string tls_error_text(int curl_result, std::string_view curl_error, std::st
     case CURLE_SSL_CONNECT_ERROR:
       return "TLS: the handshake with " + who + " failed" + why +
              ": check that the URL's port speaks https; a private CA's certificate goes in --cacert FILE";
-    default: break;
+    default:
+      break;
   }
   if (contains(curl_error, "expired")) {
     return "TLS: the certificate of " + who + " has expired" + why +
@@ -259,9 +296,11 @@ Verdict classify(const AttemptFacts& f, const NetworkSettings& settings, std::ch
       return done(Outcome::refused, "too many redirects (more than " + std::to_string(settings.max_redirects) + ")");
     case CURLE_UNSUPPORTED_PROTOCOL:
       return done(Outcome::refused, "only http and https URLs are allowed (" + f.curl_error + ")");
-    case CURLE_URL_MALFORMAT: return done(Outcome::refused, "malformed URL (" + f.curl_error + ")");
+    case CURLE_URL_MALFORMAT:
+      return done(Outcome::refused, "malformed URL (" + f.curl_error + ")");
     case CURLE_WRITE_ERROR:
-    case CURLE_ABORTED_BY_CALLBACK: return done(Outcome::refused, f.curl_error);
+    case CURLE_ABORTED_BY_CALLBACK:
+      return done(Outcome::refused, f.curl_error);
     case CURLE_OPERATION_TIMEDOUT:
       if (f.request_sent) {
         return retry_or_exhaust(f,
@@ -277,8 +316,8 @@ Verdict classify(const AttemptFacts& f, const NetworkSettings& settings, std::ch
     case CURLE_GOT_NOTHING:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-      if (f.received > 0) return retry_or_exhaust(f, "connection cut after " + std::to_string(f.received) + " bytes",
-                                                  false, now);
+      if (f.received > 0)
+        return retry_or_exhaust(f, "connection cut after " + std::to_string(f.received) + " bytes", false, now);
       return retry_or_exhaust(f, "connection failed: " + f.curl_error, false, now);
     default:
       // Connection refused, name resolution, proxy...: transient until proven otherwise.

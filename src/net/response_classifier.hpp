@@ -33,29 +33,29 @@ struct LocalFailure {
 // Everything known when an attempt ends.
 struct AttemptFacts {
   RequestKind kind = RequestKind::page;
-  int curl_result = 0;                 // CURLcode
-  std::string curl_error;              // libcurl's message, one line, masked
-  ResponseHeaders headers;             // of the final response (status 0: none arrived)
-  bool tunnel_refused = false;         // an https request's proxy refused CONNECT: headers.status is its answer
-  std::string host;                    // of the URL, for messages
-  std::string cacert;                  // NetworkSettings::cacert, for messages
+  int curl_result = 0;          // CURLcode
+  std::string curl_error;       // libcurl's message, one line, masked
+  ResponseHeaders headers;      // of the final response (status 0: none arrived)
+  bool tunnel_refused = false;  // an https request's proxy refused CONNECT: headers.status is its answer
+  std::string host;             // of the URL, for messages
+  std::string cacert;           // NetworkSettings::cacert, for messages
   LocalFailure local;
-  bool resume_requested = false;       // a Range request continued a partial
-  bool request_sent = false;           // bytes of a request went out (a timeout then is a stall)
-  std::uint64_t received = 0;          // body bytes of this attempt
-  std::uint64_t file_bytes = 0;        // file requests: size of the partial, prefix included
+  bool resume_requested = false;  // a Range request continued a partial
+  bool request_sent = false;      // bytes of a request went out (a timeout then is a stall)
+  std::uint64_t received = 0;     // body bytes of this attempt
+  std::uint64_t file_bytes = 0;   // file requests: size of the partial, prefix included
   std::optional<std::uint64_t> expected_size;
-  bool stop = false;                   // request_stop() or the stop flag
-  int counted_attempts = 1;            // attempts so far, this one included, restarts not counted
+  bool stop = false;         // request_stop() or the stop flag
+  int counted_attempts = 1;  // attempts so far, this one included, restarts not counted
   int max_attempts = 1;
-  int restarts = 0;                    // restarts so far
+  int restarts = 0;  // restarts so far
 };
 
 struct Verdict {
   enum class Action {
-    done,     // report `outcome` with `text` as the error ("" for ok / not_modified)
-    retry,    // schedule again after the backoff (`text`: the cause, for the log)
-    restart   // start over at once, without Range (`text`: why)
+    done,    // report `outcome` with `text` as the error ("" for ok / not_modified)
+    retry,   // schedule again after the backoff (`text`: the cause, for the log)
+    restart  // start over at once, without Range (`text`: why)
   } action = Action::done;
   Outcome outcome = Outcome::ok;
   std::string text;

@@ -11,10 +11,10 @@ namespace esxmirror::net::detail {
 
 // What the engine needs from the headers of the current response.
 struct ResponseHeaders {
-  long status = 0;                            // from the status line; 0 until one was seen
-  Validators validators;                      // ETag, Last-Modified
-  std::string retry_after;                    // raw value (parse_retry_after reads it)
-  std::string content_range;                  // raw value
+  long status = 0;            // from the status line; 0 until one was seen
+  Validators validators;      // ETag, Last-Modified
+  std::string retry_after;    // raw value (parse_retry_after reads it)
+  std::string content_range;  // raw value
   std::optional<std::uint64_t> content_length;
 
   // Takes one header line (trailing CR LF allowed). A status line ("HTTP/1.1 200 OK", "HTTP/2 304")

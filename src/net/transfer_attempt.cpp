@@ -128,7 +128,9 @@ void Attempt::configure(std::uint64_t rate_share) {
   }
 
   switch (kind()) {
-    case RequestKind::head: setopt(h, CURLOPT_NOBODY, 1L); break;
+    case RequestKind::head:
+      setopt(h, CURLOPT_NOBODY, 1L);
+      break;
     case RequestKind::page:
       // Pages may come compressed; the limit applies to the decoded bytes (on_body).
       setopt(h, CURLOPT_ACCEPT_ENCODING, "");
@@ -155,10 +157,18 @@ bool Attempt::begin_body() {
   const BodyStart start = decide_body_start(response, resume_offset, job->request.expected_size);
   WriterResult opened;
   switch (start.kind) {
-    case BodyStart::Kind::protocol_error: failure = {LocalFailure::Kind::protocol, start.text}; return false;
-    case BodyStart::Kind::restart: failure = {LocalFailure::Kind::restart, start.text}; return false;
-    case BodyStart::Kind::size_mismatch: failure = {LocalFailure::Kind::size_mismatch, start.text}; return false;
-    case BodyStart::Kind::append: opened = writer->resume(resume_offset); break;
+    case BodyStart::Kind::protocol_error:
+      failure = {LocalFailure::Kind::protocol, start.text};
+      return false;
+    case BodyStart::Kind::restart:
+      failure = {LocalFailure::Kind::restart, start.text};
+      return false;
+    case BodyStart::Kind::size_mismatch:
+      failure = {LocalFailure::Kind::size_mismatch, start.text};
+      return false;
+    case BodyStart::Kind::append:
+      opened = writer->resume(resume_offset);
+      break;
     case BodyStart::Kind::from_zero:
       opened = writer->start(util::mask_url(job->request.url), response.validators);
       break;

@@ -52,9 +52,9 @@ struct Attempt {
   char errbuf[CURL_ERROR_SIZE] = {};
   std::string range;  // CURLOPT_RANGE value, kept alive for the attempt
 
-  ResponseHeaders response;    // of the current response (only the final one after redirects)
-  std::uint64_t received = 0;  // body bytes this attempt (kept or discarded)
-  std::string body;            // pages
+  ResponseHeaders response;                   // of the current response (only the final one after redirects)
+  std::uint64_t received = 0;                 // body bytes this attempt (kept or discarded)
+  std::string body;                           // pages
   std::unique_ptr<PartialFileWriter> writer;  // files
   std::uint64_t resume_offset = 0;            // bytes of the partial a Range asked to continue (0: none)
   bool body_started = false;

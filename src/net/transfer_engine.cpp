@@ -121,7 +121,7 @@ TransferEngine::Impl::~Impl() {
   for (auto& entry : in_flight) {
     Attempt& t = *entry.second;
     curl_multi_remove_handle(multi.get(), t.easy.get());
-    t.easy.reset();                    // before the buffers it points into
+    t.easy.reset();                   // before the buffers it points into
     if (t.writer) t.writer->close();  // the partial and its record stay resumable
   }
   in_flight.clear();
@@ -241,13 +241,16 @@ void TransferEngine::Impl::finish(CURL* easy, CURLcode result, const OnDone& on_
   if (t.writer && verdict.partial == Verdict::Partial::keep) t.writer->close();
   if (t.writer && verdict.partial == Verdict::Partial::discard) t.writer->discard();
   switch (verdict.action) {
-    case Verdict::Action::retry: schedule_retry(std::move(t.job), verdict.text, verdict.retry_after); return;
+    case Verdict::Action::retry:
+      schedule_retry(std::move(t.job), verdict.text, verdict.retry_after);
+      return;
     case Verdict::Action::restart:
       ++t.job->restarts;
       spdlog::debug("starting {} over: {}", util::mask_url(t.job->request.url), verdict.text);
       requeue_front(std::move(t.job));
       return;
-    case Verdict::Action::done: break;
+    case Verdict::Action::done:
+      break;
   }
   if (verdict.partial == Verdict::Partial::commit) {
     const std::uint64_t id = next_commit++;

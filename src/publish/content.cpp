@@ -10,7 +10,8 @@ std::map<std::string, std::vector<Row>> rows_by_version(const std::vector<store:
   std::map<std::string, std::vector<Row>> rows;
   for (const store::CatalogEntry& entry : entries) {
     if (!entry.bundle || entry.bundle->state != store::BundleState::placed) continue;
-    for (const store::PlacementRow& placement : entry.placements) rows[placement.version].push_back({&entry, &placement});
+    for (const store::PlacementRow& placement : entry.placements)
+      rows[placement.version].push_back({&entry, &placement});
   }
   return rows;
 }

@@ -14,11 +14,20 @@ std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -39,9 +48,10 @@ std::string render_index_html(const RepositoryContent& content) {
       "<a href=\"manifest.json\">manifest.json</a>.</p>\n",
       newest ? "; the newest patch here was released " + html_escape(*newest) : std::string());
   if (!depots.empty()) {
-    html += "<h2>Online depots</h2>\n<p>Point ESXi hosts, vCenter Lifecycle Manager or PowerCLI at a depot "
-            "index below.</p>\n<table>\n<tr><th>Depot</th><th>Depot index</th><th>Metadata</th><th>Bulletins</th>"
-            "</tr>\n";
+    html +=
+        "<h2>Online depots</h2>\n<p>Point ESXi hosts, vCenter Lifecycle Manager or PowerCLI at a depot "
+        "index below.</p>\n<table>\n<tr><th>Depot</th><th>Depot index</th><th>Metadata</th><th>Bulletins</th>"
+        "</tr>\n";
     for (const DepotListing& d : depots) {
       std::string index = d.published ? fmt::format("<a href=\"{0}/vmw-depot-index.xml\">{0}/vmw-depot-index.xml</a>",
                                                     html_escape(d.name))
@@ -56,9 +66,10 @@ std::string render_index_html(const RepositoryContent& content) {
   auto rows = rows_by_version(entries);
   if (rows.empty()) html += "<p>No bundles mirrored yet.</p>\n";
   for (const auto& [version, list] : rows) {
-    html += fmt::format("<h2>ESX {}</h2>\n<table>\n<tr><th>Release date</th><th>Bundle</th><th>Classification</th>"
-                        "<th>Size</th><th>md5 / sha256</th></tr>\n",
-                        html_escape(version));
+    html += fmt::format(
+        "<h2>ESX {}</h2>\n<table>\n<tr><th>Release date</th><th>Bundle</th><th>Classification</th>"
+        "<th>Size</th><th>md5 / sha256</th></tr>\n",
+        html_escape(version));
     for (const Row& row : list) {
       const store::BundleRow& bundle = *row.entry->bundle;
       html += fmt::format(
@@ -66,15 +77,16 @@ std::string render_index_html(const RepositoryContent& content) {
           "<code>{}</code></td></tr>\n",
           html_escape(row.entry->patch.release_date.value_or("undated")), html_escape(row.placement->path),
           html_escape(row.entry->patch.id), html_escape(row.entry->patch.classification),
-          util::human_bytes(static_cast<unsigned long long>(bundle.size.value_or(0))), html_escape(bundle.md5.value_or("")),
-          html_escape(bundle.sha256.value_or("")));
+          util::human_bytes(static_cast<unsigned long long>(bundle.size.value_or(0))),
+          html_escape(bundle.md5.value_or("")), html_escape(bundle.sha256.value_or("")));
     }
     html += "</table>\n";
     std::vector<const store::CatalogEntry*> notes = notes_for(entries, version);
     if (notes.empty()) continue;
-    html += fmt::format("<h3>Notes without a download (ESX {})</h3>\n<table>\n<tr><th>Release date</th><th>Note</th>"
-                        "<th>Classification</th></tr>\n",
-                        html_escape(version));
+    html += fmt::format(
+        "<h3>Notes without a download (ESX {})</h3>\n<table>\n<tr><th>Release date</th><th>Note</th>"
+        "<th>Classification</th></tr>\n",
+        html_escape(version));
     for (const store::CatalogEntry* note : notes) {
       html += fmt::format("<tr><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td></tr>\n",
                           html_escape(note->patch.release_date.value_or("undated")),

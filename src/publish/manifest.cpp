@@ -57,7 +57,8 @@ std::string render_manifest(const RepositoryContent& content) {
     for (const Row& row : rows) list.push_back(bundle_entry(row, content));
     versions[version] = std::move(list);
     json version_notes = json::array();
-    for (const store::CatalogEntry* note : notes_for(content.entries, version)) version_notes.push_back(note_entry(*note));
+    for (const store::CatalogEntry* note : notes_for(content.entries, version))
+      version_notes.push_back(note_entry(*note));
     if (!version_notes.empty()) notes[version] = std::move(version_notes);
   }
   json depot_list = json::array();
@@ -67,12 +68,9 @@ std::string render_manifest(const RepositoryContent& content) {
                           {"metadata", d.metadata},
                           {"bulletins", d.bulletins}});
   }
-  json manifest = {{"generator", "esxmirror"},
-                   {"manifest_version", 2},
-                   {"newest_release", optional_text(newest_release(content))},
-                   {"versions", versions},
-                   {"notes", notes},
-                   {"depots", depot_list}};
+  json manifest = {
+      {"generator", "esxmirror"}, {"manifest_version", 2}, {"newest_release", optional_text(newest_release(content))},
+      {"versions", versions},     {"notes", notes},        {"depots", depot_list}};
   return manifest.dump(2) + "\n";
 }
 

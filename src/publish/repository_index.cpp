@@ -13,8 +13,7 @@ namespace {
 void write_if_changed(const std::filesystem::path& target, const std::string& content,
                       const std::filesystem::path& temp_dir) {
   std::error_code ec;
-  if (std::filesystem::is_regular_file(target, ec) && std::filesystem::file_size(target, ec) == content.size() &&
-      !ec) {
+  if (std::filesystem::is_regular_file(target, ec) && std::filesystem::file_size(target, ec) == content.size() && !ec) {
     try {
       if (util::read_file(target) == content) return;
     } catch (const std::exception&) {

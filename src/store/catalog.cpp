@@ -160,9 +160,8 @@ void Catalog::mark_downloading(const std::string& id, std::int64_t now) {
       .run();
 }
 
-void Catalog::mark_verified(const std::string& id, const std::string& md5, const std::string& sha256,
-                            std::int64_t size, const std::optional<std::string>& verified_md5_expected,
-                            std::int64_t now) {
+void Catalog::mark_verified(const std::string& id, const std::string& md5, const std::string& sha256, std::int64_t size,
+                            const std::optional<std::string>& verified_md5_expected, std::int64_t now) {
   db_.prepare(
          "UPDATE bundles SET state = 'verified', md5 = ?, sha256 = ?, size = ?, verified_md5_expected = ?, "
          "updated_at = ? WHERE patch_id = ? AND state != 'placed'")
@@ -185,14 +184,14 @@ void Catalog::mark_placed(const std::string& id, const Placed& placed, std::int6
   db_.prepare(
          "UPDATE bundles SET state = 'placed', failures = 0, last_error = NULL, next_retry_at = NULL, md5 = ?, "
          "sha256 = ?, size = ?, verified_md5_expected = ?, path = ?, placed_at = ?, updated_at = ?, layout = ?, "
-         "pruned_at = NULL, pruned_versions = NULL, pruned_reason = NULL, first_placed_at = COALESCE(first_placed_at, ?) "
+         "pruned_at = NULL, pruned_versions = NULL, pruned_reason = NULL, first_placed_at = COALESCE(first_placed_at, "
+         "?) "
          "WHERE patch_id = ?")
       .bind(placed.md5, placed.sha256, placed.size, placed.verified_md5_expected, placed.path, now, now,
             to_string(placed.layout), now, id)
       .run();
   db_.prepare("DELETE FROM placements WHERE patch_id = ?").bind(id).run();
-  auto insert_placement =
-      db_.prepare("INSERT INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)");
+  auto insert_placement = db_.prepare("INSERT INTO placements (patch_id, version, path, is_link) VALUES (?, ?, ?, ?)");
   for (const PlacementRow& p : placed.placements) insert_placement.bind(id, p.version, p.path, p.is_link).run();
   db_.prepare("DELETE FROM bundle_files WHERE patch_id = ?").bind(id).run();
   auto insert_file = db_.prepare("INSERT INTO bundle_files (patch_id, relpath, size, sha256) VALUES (?, ?, ?, ?)");
@@ -262,8 +261,8 @@ void Catalog::make_due(const std::vector<std::string>& ids) {
 std::vector<std::string> Catalog::make_all_failed_due() {
   std::vector<std::string> ids;
   // Failed bundles, and placed ones whose replacement failed (what `status` lists as failed).
-  auto s = db_.prepare(
-      "SELECT patch_id FROM bundles WHERE state = 'failed' OR last_error IS NOT NULL ORDER BY patch_id");
+  auto s =
+      db_.prepare("SELECT patch_id FROM bundles WHERE state = 'failed' OR last_error IS NOT NULL ORDER BY patch_id");
   while (s.step()) ids.push_back(s.text(0));
   db_.exec("UPDATE bundles SET next_retry_at = NULL WHERE state = 'failed' OR last_error IS NOT NULL");
   return ids;
@@ -272,9 +271,10 @@ std::vector<std::string> Catalog::make_all_failed_due() {
 std::vector<CatalogEntry> Catalog::entries() {
   std::vector<CatalogEntry> all;
   std::map<std::string, std::size_t> index;
-  auto s = db_.prepare(fmt::format("SELECT {}, {} FROM patches LEFT JOIN bundles ON bundles.patch_id = patches.id "
-                                   "ORDER BY release_date IS NULL, release_date, id",
-                                   kPatchColumns, kBundleColumns));
+  auto s =
+      db_.prepare(fmt::format("SELECT {}, {} FROM patches LEFT JOIN bundles ON bundles.patch_id = patches.id "
+                              "ORDER BY release_date IS NULL, release_date, id",
+                              kPatchColumns, kBundleColumns));
   while (s.step()) {
     CatalogEntry entry;
     entry.patch = read_patch(s);
@@ -323,8 +323,9 @@ std::map<std::string, std::int64_t> Catalog::bundle_bytes() {
 std::int64_t Catalog::start_run(std::int64_t now) {
   // Runs start under the mirror's lock, so a run still marked running died without finishing (SIGKILL,
   // crash, power loss): say so rather than show it running forever.
-  db_.exec("UPDATE runs SET outcome = 'abandoned', message = 'ended without finishing (killed or crashed)' "
-           "WHERE outcome = 'running'");
+  db_.exec(
+      "UPDATE runs SET outcome = 'abandoned', message = 'ended without finishing (killed or crashed)' "
+      "WHERE outcome = 'running'");
   db_.prepare("INSERT INTO runs (started_at) VALUES (?)").bind(now).run();
   auto s = db_.prepare("SELECT last_insert_rowid()");
   s.step();

@@ -71,8 +71,7 @@ Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where)
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), stmt_(other.stmt_), where_(std::move(other.where_)) {
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), where_(std::move(other.where_)) {
   other.stmt_ = nullptr;
 }
 
@@ -81,8 +80,8 @@ void Statement::fail(int rc) const {
     throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_),
                                                recovery_hint(where_)));
   }
-  throw Error(ExitCode::storage, fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_),
-                                             sqlite3_errstr(rc)));
+  throw Error(ExitCode::storage,
+              fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_), sqlite3_errstr(rc)));
 }
 
 void Statement::reset() {
@@ -115,7 +114,8 @@ void Statement::bind_one(int index, std::nullopt_t) {
 std::string Statement::text(int column) const {
   const unsigned char* value = sqlite3_column_text(stmt_, column);
   if (!value) return {};
-  return std::string(reinterpret_cast<const char*>(value), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  return std::string(reinterpret_cast<const char*>(value),
+                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
 std::optional<std::string> Statement::optional_text(int column) const {
@@ -206,8 +206,8 @@ void Database::damaged(const std::string& what) const {
 void Database::fail(const std::string& what, int rc) const {
   std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   if (is_damage(rc)) {
-    throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", path_.string(), detail,
-                                               recovery_hint(path_)));
+    throw Error(ExitCode::storage,
+                fmt::format("state database {} is damaged ({}): {}", path_.string(), detail, recovery_hint(path_)));
   }
   throw Error(ExitCode::storage, fmt::format("state database {}: {}: {}", path_.string(), what, detail));
 }
@@ -229,8 +229,8 @@ void Database::check_integrity() {
     for (char& c : result) {
       if (c == '\n' || c == '\r') c = ' ';  // the message is one line
     }
-    throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", path_.string(), result,
-                                               recovery_hint(path_)));
+    throw Error(ExitCode::storage,
+                fmt::format("state database {} is damaged ({}): {}", path_.string(), result, recovery_hint(path_)));
   }
 }
 

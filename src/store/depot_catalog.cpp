@@ -134,23 +134,26 @@ void DepotCatalog::touch_document(const std::string& relpath, std::int64_t now) 
 }
 
 void DepotCatalog::mark_published(const std::string& relpath, const std::string& sha256, std::int64_t now) {
-  db_.prepare("UPDATE depot_documents SET published_sha256 = ?, published_at = ?, unlisted_since = NULL "
-              "WHERE source = ? AND relpath = ?")
+  db_.prepare(
+         "UPDATE depot_documents SET published_sha256 = ?, published_at = ?, unlisted_since = NULL "
+         "WHERE source = ? AND relpath = ?")
       .bind(sha256, now, source_, relpath)
       .run();
 }
 
 void DepotCatalog::mark_unpublished(const std::string& relpath) {
-  db_.prepare("UPDATE depot_documents SET published_sha256 = NULL, published_at = NULL "
-              "WHERE source = ? AND relpath = ?")
+  db_.prepare(
+         "UPDATE depot_documents SET published_sha256 = NULL, published_at = NULL "
+         "WHERE source = ? AND relpath = ?")
       .bind(source_, relpath)
       .run();
 }
 
 void DepotCatalog::set_unlisted(const std::set<std::string>& relpaths, std::int64_t now) {
   Database::Transaction transaction(db_);
-  auto mark = db_.prepare("UPDATE depot_documents SET unlisted_since = COALESCE(unlisted_since, ?) "
-                          "WHERE source = ? AND relpath = ?");
+  auto mark = db_.prepare(
+      "UPDATE depot_documents SET unlisted_since = COALESCE(unlisted_since, ?) "
+      "WHERE source = ? AND relpath = ?");
   auto clear = db_.prepare("UPDATE depot_documents SET unlisted_since = NULL WHERE source = ? AND relpath = ?");
   for (const auto& [relpath, row] : documents()) {
     if (relpaths.count(relpath)) {
@@ -256,8 +259,9 @@ void DepotCatalog::mark_vibs_placed(const std::vector<std::string>& relpaths, st
 }
 
 void DepotCatalog::forget_vib(const std::string& relpath, std::int64_t now) {
-  db_.prepare("UPDATE depot_vibs SET state = 'discovered', placed_at = NULL, updated_at = ? "
-              "WHERE source = ? AND relpath = ?")
+  db_.prepare(
+         "UPDATE depot_vibs SET state = 'discovered', placed_at = NULL, updated_at = ? "
+         "WHERE source = ? AND relpath = ?")
       .bind(now, source_, relpath)
       .run();
 }
@@ -274,8 +278,9 @@ void DepotCatalog::mark_vib_failed(const std::string& relpath, const std::string
 void DepotCatalog::set_unreferenced(const std::set<std::string>& relpaths, std::int64_t now) {
   Database::Transaction transaction(db_);
   // The first time a VIB is found unreferenced is kept: the grace period counts from then.
-  auto mark = db_.prepare("UPDATE depot_vibs SET unreferenced_since = COALESCE(unreferenced_since, ?) "
-                          "WHERE source = ? AND relpath = ?");
+  auto mark = db_.prepare(
+      "UPDATE depot_vibs SET unreferenced_since = COALESCE(unreferenced_since, ?) "
+      "WHERE source = ? AND relpath = ?");
   auto clear = db_.prepare("UPDATE depot_vibs SET unreferenced_since = NULL WHERE source = ? AND relpath = ?");
   std::vector<std::string> referenced_again;  // read first: no update while the query's cursor is open
   auto marked = db_.prepare("SELECT relpath FROM depot_vibs WHERE source = ? AND unreferenced_since IS NOT NULL");
@@ -310,9 +315,10 @@ void DepotCatalog::delete_vibs(const std::vector<std::string>& relpaths) {
 
 std::vector<BulletinRow> DepotCatalog::bulletins() {
   std::vector<BulletinRow> all;
-  auto s = db_.prepare(fmt::format("SELECT {} FROM depot_bulletins WHERE source = ? "
-                                   "ORDER BY release_date IS NULL, release_date, id",
-                                   kBulletinColumns));
+  auto s =
+      db_.prepare(fmt::format("SELECT {} FROM depot_bulletins WHERE source = ? "
+                              "ORDER BY release_date IS NULL, release_date, id",
+                              kBulletinColumns));
   s.bind(source_);
   while (s.step()) all.push_back(read_bulletin(s));
   std::map<std::string, BulletinRow*> by_id;
@@ -365,9 +371,9 @@ std::vector<BulletinEntry> DepotCatalog::bulletin_entries() {
 
 std::vector<BulletinEntry> DepotCatalog::record_placed_bulletins(std::int64_t now) {
   // Most runs make no bulletin placed: one query says so, without loading every entry and VIB row.
-  auto unrecorded = db_.prepare(fmt::format(
-      "SELECT EXISTS (SELECT 1 FROM depot_bulletins b WHERE b.source = ?1 AND b.placed_at IS NULL AND {})",
-      kBulletinIsPlaced));
+  auto unrecorded = db_.prepare(
+      fmt::format("SELECT EXISTS (SELECT 1 FROM depot_bulletins b WHERE b.source = ?1 AND b.placed_at IS NULL AND {})",
+                  kBulletinIsPlaced));
   unrecorded.bind(source_);
   unrecorded.step();
   if (unrecorded.integer(0) == 0) return {};

@@ -19,9 +19,7 @@ const Clock& system_clock() {
   return clock;
 }
 
-std::int64_t to_unix(TimePoint t) {
-  return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
-}
+std::int64_t to_unix(TimePoint t) { return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count(); }
 
 TimePoint from_unix(std::int64_t seconds) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(seconds)));

@@ -85,9 +85,7 @@ Digests StreamHasher::finish() {
   return d;
 }
 
-void StreamHasher::reset() {
-  impl_ = std::make_unique<Impl>(impl_ ? impl_->algorithms : Algorithms::md5_and_sha256);
-}
+void StreamHasher::reset() { impl_ = std::make_unique<Impl>(impl_ ? impl_->algorithms : Algorithms::md5_and_sha256); }
 
 std::string sha256_hex(std::string_view bytes) {
   StreamHasher hasher(StreamHasher::Algorithms::sha256);

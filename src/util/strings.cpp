@@ -7,9 +7,7 @@
 namespace esxmirror::util {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -87,8 +85,8 @@ std::string decode_html_entities(std::string_view s) {
     std::uint32_t cp;
   };
   // Old pages also write these in upper case (&AMP;), so names compare case-insensitively.
-  static constexpr std::array<Named, 6> named = {{
-      {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}}};
+  static constexpr std::array<Named, 6> named = {
+      {{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}}};
 
   std::string out;
   out.reserve(s.size());

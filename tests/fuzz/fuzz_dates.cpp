@@ -14,8 +14,8 @@
 namespace {
 
 [[noreturn]] void fail(const char* what, std::string_view input, const std::string& output) {
-  std::fprintf(stderr, "fuzz_dates: %s: input '%.*s' gave '%s'\n", what, static_cast<int>(input.size()),
-               input.data(), output.c_str());
+  std::fprintf(stderr, "fuzz_dates: %s: input '%.*s' gave '%s'\n", what, static_cast<int>(input.size()), input.data(),
+               output.c_str());
   std::abort();
 }
 

@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -43,11 +43,11 @@ namespace {
 constexpr const char* kEscapeCanary = "/tmp/esxmirror-fuzz-escape";
 
 struct WorkArea {
-  fs::path base;     // $TMPDIR/esxmirror-fuzz-unpack.XXXXXX
-  fs::path in;       // base/in: holds only the archive
-  fs::path archive;  // base/in/ESX-1000039.tgz
-  fs::path out;      // base/out: holds only the target, if anything
-  fs::path target;   // base/out/ESX-1000039
+  fs::path base;           // $TMPDIR/esxmirror-fuzz-unpack.XXXXXX
+  fs::path in;             // base/in: holds only the archive
+  fs::path archive;        // base/in/ESX-1000039.tgz
+  fs::path out;            // base/out: holds only the target, if anything
+  fs::path target;         // base/out/ESX-1000039
   fs::path stream_target;  // base/out/ESX-1000039.stream
 
   WorkArea() {
@@ -101,7 +101,7 @@ bool inside(const fs::path& root, const fs::path& path) {
 // What a successful unpack left in the target, and what it says it left.
 void check_tree(const fs::path& target, const esxmirror::bundle::UnpackResult& result) {
   std::map<ino_t, std::pair<nlink_t, nlink_t>> hardlinks;  // inode -> (st_nlink, links seen inside)
-  std::set<std::string> on_disk;                            // regular files, relative to target
+  std::set<std::string> on_disk;                           // regular files, relative to target
   std::error_code ec;
   for (fs::recursive_directory_iterator it(target, fs::directory_options::none, ec), end; !ec && it != end;
        it.increment(ec)) {

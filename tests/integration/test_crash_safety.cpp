@@ -75,8 +75,9 @@ ProcessResult wait_for(Child& child, std::chrono::seconds limit, bool& timed_out
 const std::vector<std::string> kVersions = {"3.0.1", "3.0.2"};
 
 std::vector<std::string> sync_args(const MirrorFixture& f, const fs::path& dest) {
-  return {"sync",          "--source", f.server.index_url(), "--dest", dest.string(), "--config", f.config.string(),
-          "--esx-version", kVersions[0], "--esx-version", kVersions[1], "-v"};
+  return {"sync",        "--source",      f.server.index_url(), "--dest",
+          dest.string(), "--config",      f.config.string(),    "--esx-version",
+          kVersions[0],  "--esx-version", kVersions[1],         "-v"};
 }
 
 // What a reader of the mirror may see at any moment: only complete bundles under final names (each
@@ -85,8 +86,8 @@ std::vector<std::string> sync_args(const MirrorFixture& f, const fs::path& dest)
 // names anywhere outside .esxmirror/.
 struct MirrorInvariant {
   const MirrorFixture& f;
-  std::map<std::string, std::string> dir_to_id;              // "<date>_<id>" -> id
-  std::map<std::string, std::vector<FileMap>> acceptable;    // id -> every content it may have
+  std::map<std::string, std::string> dir_to_id;            // "<date>_<id>" -> id
+  std::map<std::string, std::vector<FileMap>> acceptable;  // id -> every content it may have
 
   void check(const std::string& context) const {
     INFO(context);
@@ -135,9 +136,10 @@ std::uint64_t env_seed() {
 
 }  // namespace
 
-TEST_CASE("crash safety: SIGKILL at 50+ random moments never exposes a partial bundle, and the next run completes "
-          "the mirror exactly like a clean sync",
-          "[crash]") {
+TEST_CASE(
+    "crash safety: SIGKILL at 50+ random moments never exposes a partial bundle, and the next run completes "
+    "the mirror exactly like a clean sync",
+    "[crash]") {
   // Twelve bundles of ~300 KiB: some for 3.0.1 only, some for 3.0.2 only, some shared (a copy under 3.0.1,
   // a link under 3.0.2), so kills also land while links are placed.
   SampleSite generated = SampleSite::generated(12, 300 * 1024, kVersions[0]);
@@ -232,14 +234,13 @@ TEST_CASE("crash safety: SIGKILL at 50+ random moments never exposes a partial b
         }
       }
     }
-    invariant.check("after kill " + std::to_string(kill + 1) + " at " + std::to_string(delay.count()) +
-                    " ms (seed " + std::to_string(seed) + ")");
+    invariant.check("after kill " + std::to_string(kill + 1) + " at " + std::to_string(delay.count()) + " ms (seed " +
+                    std::to_string(seed) + ")");
   }
-  std::cerr << "crash safety: " << landed << " kills landed mid-run (" << during_discovery
-            << " while reading pages, " << during_transfer << " while transferring before any placement, "
-            << after_placing << " after placing some; " << during_unpack << " with an unpack in progress), "
-            << finished_first << " runs finished before their kill; " << replaced_on_site
-            << " bundles changed on the site meanwhile\n";
+  std::cerr << "crash safety: " << landed << " kills landed mid-run (" << during_discovery << " while reading pages, "
+            << during_transfer << " while transferring before any placement, " << after_placing
+            << " after placing some; " << during_unpack << " with an unpack in progress), " << finished_first
+            << " runs finished before their kill; " << replaced_on_site << " bundles changed on the site meanwhile\n";
   CHECK(landed >= kills_wanted);
 
   // A last run, undisturbed, completes the mirror...
@@ -283,9 +284,10 @@ TEST_CASE("crash safety: SIGKILL at 50+ random moments never exposes a partial b
   CHECK(slurp(f.dest / "manifest.json") == slurp(clean / "manifest.json"));
 }
 
-TEST_CASE("crash safety: SIGTERM or SIGINT mid-download stops the run at once with exit 130, recorded as "
-          "interrupted, the next run resumes the partial downloads and completes",
-          "[crash][signals]") {
+TEST_CASE(
+    "crash safety: SIGTERM or SIGINT mid-download stops the run at once with exit 130, recorded as "
+    "interrupted, the next run resumes the partial downloads and completes",
+    "[crash][signals]") {
   const std::string version = "3.0.1";
   MirrorFixture f(SampleSite::generated(4, 300 * 1024, version));
   SampleSite site = f.server.site();
@@ -337,8 +339,8 @@ TEST_CASE("crash safety: SIGTERM or SIGINT mid-download stops the run at once wi
   CHECK(r.exit_code == 130);
   CHECK(has(r.err, "interrupted"));
   CHECK(took < std::chrono::milliseconds(1500));  // in-flight transfers are abandoned, not finished
-  CHECK_FALSE(fs::exists(f.dest / version));       // nothing was complete: nothing placed
-  CHECK(partials() == 4);                          // the bytes already fetched are kept to resume from
+  CHECK_FALSE(fs::exists(f.dest / version));      // nothing was complete: nothing placed
+  CHECK(partials() == 4);                         // the bytes already fetched are kept to resume from
 
   ProcessResult status = f.command("status");
   INFO(status.out);

@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 fs::path state_db(const MirrorFixture& f) { return f.dest / ".esxmirror" / "state.db"; }
 
 std::size_t bundle_requests(const SiteServer& server) {
@@ -69,9 +68,10 @@ void check_refused_with_hint(MirrorFixture& f, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("damaged state: a truncated or garbage state.db exits 5 saying how to recover, following the advice, the "
-          "mirror is adopted without fetching any bundle again",
-          "[state]") {
+TEST_CASE(
+    "damaged state: a truncated or garbage state.db exits 5 saying how to recover, following the advice, the "
+    "mirror is adopted without fetching any bundle again",
+    "[state]") {
   MirrorFixture f;
   mirror_both(f);
   const std::string original = slurp(state_db(f));
@@ -111,9 +111,10 @@ TEST_CASE("damaged state: a truncated or garbage state.db exits 5 saying how to 
   check_mirror_intact(f);
 }
 
-TEST_CASE("damaged state: a value the schema allows no other way (a garbled state or layout) is damage: exit 5 with "
-          "the hint, never a usage error",
-          "[state]") {
+TEST_CASE(
+    "damaged state: a value the schema allows no other way (a garbled state or layout) is damage: exit 5 with "
+    "the hint, never a usage error",
+    "[state]") {
   MirrorFixture f;
   mirror_both(f);
   std::string column, value;
@@ -121,8 +122,8 @@ TEST_CASE("damaged state: a value the schema allows no other way (a garbled stat
   SECTION("a bundle's layout") { column = "layout", value = "flap"; }
   // What a flipped byte inside a row does: the file is sound, the value impossible.
   REQUIRE(run_sql(state_db(f), "PRAGMA ignore_check_constraints = ON; UPDATE bundles SET " + column + " = '" + value +
-                               "' WHERE patch_id = 'ESX-1000039'; SELECT " + column +
-                               " FROM bundles WHERE patch_id = 'ESX-1000039'") == value);
+                                   "' WHERE patch_id = 'ESX-1000039'; SELECT " + column +
+                                   " FROM bundles WHERE patch_id = 'ESX-1000039'") == value);
   f.server.reset_hits();
   check_refused_with_hint(f, "damaged");
   ProcessResult retry = f.command("retry", {"ESX-1000039"});
@@ -143,8 +144,9 @@ TEST_CASE("damaged state: a database from a newer schema version is refused clea
   for (const ProcessResult& r : {f.sync({"--esx-version", "3.0.1"}), f.command("list"), f.command("status")}) {
     INFO(r.all());
     CHECK(r.exit_code == 5);
-    CHECK(has(r.err, "esxmirror: error: state database " + db + " has schema version 999, newer than this esxmirror "
-                     "understands"));
+    CHECK(has(r.err, "esxmirror: error: state database " + db +
+                         " has schema version 999, newer than this esxmirror "
+                         "understands"));
     CHECK(has(r.err, "upgrade esxmirror"));
   }
   CHECK(f.server.hits().empty());
@@ -184,9 +186,10 @@ TEST_CASE("damaged state: a mirror whose state was deleted is adopted on the nex
   CHECK(verify.exit_code == 0);
 }
 
-TEST_CASE("damaged state: a bundle renamed into place but not yet recorded when the run died is adopted with the "
-          "digests verified before the rename",
-          "[state][crash]") {
+TEST_CASE(
+    "damaged state: a bundle renamed into place but not yet recorded when the run died is adopted with the "
+    "digests verified before the rename",
+    "[state][crash]") {
   MirrorFixture f;
   mirror_both(f);
   const std::string manifest_before = slurp(f.dest / "manifest.json");
@@ -196,8 +199,8 @@ TEST_CASE("damaged state: a bundle renamed into place but not yet recorded when 
   for (const char* id : {"ESX-1000039", "ESX-1002424"}) {  // with and without an md5 on the page
     const std::string where = std::string(" WHERE patch_id = '") + id + "'";
     REQUIRE(run_sql(db, "UPDATE bundles SET state = 'verified', path = NULL, placed_at = NULL" + where +
-                        "; DELETE FROM placements" + where + "; DELETE FROM bundle_files" + where +
-                        "; SELECT count(*) FROM placements" + where) == "0");
+                            "; DELETE FROM placements" + where + "; DELETE FROM bundle_files" + where +
+                            "; SELECT count(*) FROM placements" + where) == "0");
   }
   f.server.reset_hits();
 

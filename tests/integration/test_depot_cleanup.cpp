@@ -25,7 +25,7 @@ void age_cleanup_marks(const fs::path& state, int days) {
   REQUIRE(sqlite3_open(state.c_str(), &db) == SQLITE_OK);
   const std::string shift = std::to_string(days * 86400);
   for (const std::string& sql : {"UPDATE depot_vibs SET unreferenced_since = unreferenced_since - " + shift,
-                                "UPDATE depot_documents SET unlisted_since = unlisted_since - " + shift}) {
+                                 "UPDATE depot_documents SET unlisted_since = unlisted_since - " + shift}) {
     REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
   }
   sqlite3_close(db);
@@ -91,8 +91,8 @@ TEST_CASE("depot cleanup: a VIB referenced again before its grace period ends lo
   // Six days on (inside the grace period) 8.0.2 is selected again: its VIBs are referenced, their marks are
   // cleared...
   age_cleanup_marks(f.dest / ".esxmirror" / "state.db", 6);
-  ProcessResult r = f.sync({"--esx-version", "8.0.2", "--esx-version", "8.0.3", "--report",
-                            (f.tmp / "r2.json").string()});
+  ProcessResult r =
+      f.sync({"--esx-version", "8.0.2", "--esx-version", "8.0.3", "--report", (f.tmp / "r2.json").string()});
   INFO(r.all());
   REQUIRE(r.exit_code == 0);
   CHECK(source_report(f.tmp / "r2.json")["bytes_unreferenced"].get<std::uint64_t>() == 0);
@@ -106,9 +106,10 @@ TEST_CASE("depot cleanup: a VIB referenced again before its grace period ends lo
   CHECK(mirror_differences(f.mirror(), depot, {"8.0.2", "8.0.3"}).empty());
 }
 
-TEST_CASE("depot cleanup: with depot_keep_unreferenced_days = 0 the run that publishes the new metadata removes "
-          "what it no longer needs, after publishing",
-          "[depot][depot-cleanup]") {
+TEST_CASE(
+    "depot cleanup: with depot_keep_unreferenced_days = 0 the run that publishes the new metadata removes "
+    "what it no longer needs, after publishing",
+    "[depot][depot-cleanup]") {
   DepotFixture f;
   f.configure("depot_keep_unreferenced_days = 0\n");
   const SampleDepot depot = f.server.depot();
@@ -143,9 +144,10 @@ TEST_CASE("depot cleanup: nothing is removed in a run that could not read every 
   }
 }
 
-TEST_CASE("depot cleanup: `esxmirror prune` removes what is past the grace period without reading the depot, "
-          "and never a VIB that a published zip still names",
-          "[depot][depot-cleanup][prune]") {
+TEST_CASE(
+    "depot cleanup: `esxmirror prune` removes what is past the grace period without reading the depot, "
+    "and never a VIB that a published zip still names",
+    "[depot][depot-cleanup][prune]") {
   DepotFixture f;
   const SampleDepot depot = f.server.depot();
   REQUIRE(f.sync({"--esx-version", "8.0.2"}).exit_code == 0);

@@ -62,9 +62,10 @@ json source_report(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("depot failures: a VIB with the wrong sha-256 is fetched twice, then failed by id and file name, never "
-          "placed, its zip not published, the others are, exit 1",
-          "[depot][depot-failures]") {
+TEST_CASE(
+    "depot failures: a VIB with the wrong sha-256 is fetched twice, then failed by id and file name, never "
+    "placed, its zip not published, the others are, exit 1",
+    "[depot][depot-failures]") {
   DepotFixture f;
   const SampleDepot original = f.server.depot();
   const std::string victim = victim_of(original);
@@ -125,9 +126,10 @@ TEST_CASE("depot failures: a 503 on a VIB is retried and the VIB placed", "[depo
   CHECK(mirror_differences(f.mirror(), depot, {"8.0.3"}).empty());
 }
 
-TEST_CASE("depot failures: a VIB transfer cut twice is resumed each time with Range and If-Range, no byte fetched "
-          "twice",
-          "[depot][depot-failures]") {
+TEST_CASE(
+    "depot failures: a VIB transfer cut twice is resumed each time with Range and If-Range, no byte fetched "
+    "twice",
+    "[depot][depot-failures]") {
   DepotFixture f;
   const SampleDepot depot = f.server.depot();
   const std::string victim = victim_of(depot);
@@ -155,9 +157,10 @@ TEST_CASE("depot failures: a VIB transfer cut twice is resumed each time with Ra
   CHECK(mirror_differences(f.mirror(), depot, {"8.0.3"}).empty());
 }
 
-TEST_CASE("depot failures: a cut VIB out of retries keeps its partial, the next run resumes it, or restarts from "
-          "zero when the server answers the Range request with the whole (changed) file, never gluing",
-          "[depot][depot-failures]") {
+TEST_CASE(
+    "depot failures: a cut VIB out of retries keeps its partial, the next run resumes it, or restarts from "
+    "zero when the server answers the Range request with the whole (changed) file, never gluing",
+    "[depot][depot-failures]") {
   DepotFixture f;
   f.configure("retries = 1\n");
   const SampleDepot depot = f.server.depot();
@@ -202,9 +205,10 @@ TEST_CASE("depot failures: a cut VIB out of retries keeps its partial, the next 
   }
 }
 
-TEST_CASE("depot failures: a damaged metadata zip or one with invalid XML gets a one-line error naming it, nothing "
-          "is published from it, the other zips are",
-          "[depot][depot-failures]") {
+TEST_CASE(
+    "depot failures: a damaged metadata zip or one with invalid XML gets a one-line error naming it, nothing "
+    "is published from it, the other zips are",
+    "[depot][depot-failures]") {
   DepotFixture f;
   const SampleDepot original = f.server.depot();
   const std::string zip = original.zip_path("8.0.3");
@@ -233,9 +237,8 @@ TEST_CASE("depot failures: a damaged metadata zip or one with invalid XML gets a
     if (!is_vib_request(hit)) continue;
     const std::string rel = hit.path.substr(f.logged("").size());
     INFO(rel);
-    CHECK(std::any_of(readable.begin(), readable.end(), [&](const std::string& id) {
-      return original.vib_path(id) == rel;
-    }));
+    CHECK(std::any_of(readable.begin(), readable.end(),
+                      [&](const std::string& id) { return original.vib_path(id) == rel; }));
   }
   check_published_without_803(f, original, "");
   const json source = source_report(report);
@@ -244,9 +247,10 @@ TEST_CASE("depot failures: a damaged metadata zip or one with invalid XML gets a
   CHECK(named);
 }
 
-TEST_CASE("depot failures: a vendor index turned invalid XML upstream is refused naming it, and the published "
-          "mirror stays exactly as it was",
-          "[depot][depot-failures]") {
+TEST_CASE(
+    "depot failures: a vendor index turned invalid XML upstream is refused naming it, and the published "
+    "mirror stays exactly as it was",
+    "[depot][depot-failures]") {
   DepotFixture f;
   REQUIRE(f.sync({"--esx-version", "8.0"}).exit_code == 0);
   const FileTree before = read_tree(f.mirror());

@@ -118,8 +118,8 @@ FileTree legacy_tree(const fs::path& dest) {
 }
 
 std::vector<std::string> legacy_sync_args(const DepotFixture& f, const fs::path& dest) {
-  return {"--source", f.server.index_url(), "--esx-version", kLegacyVersions[0], "--esx-version",
-          kLegacyVersions[1], "--dest", dest.string()};
+  return {"--source",      f.server.index_url(), "--esx-version", kLegacyVersions[0],
+          "--esx-version", kLegacyVersions[1],   "--dest",        dest.string()};
 }
 
 std::set<std::string> placed_ids(DepotFixture& f) {
@@ -132,9 +132,10 @@ std::set<std::string> placed_ids(DepotFixture& f) {
 
 }  // namespace
 
-TEST_CASE("depot migration: a legacy mirror whose state predates the depot is migrated and syncs with zero "
-          "downloads, then takes a depot source beside it",
-          "[depot][depot-migration]") {
+TEST_CASE(
+    "depot migration: a legacy mirror whose state predates the depot is migrated and syncs with zero "
+    "downloads, then takes a depot source beside it",
+    "[depot][depot-migration]") {
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
   SECTION("schema 0001: before issue 13 (nested bundle directories) and before the depot") {
     recreate_old_mirror(f, "legacy-0001.sql", true);
@@ -170,8 +171,11 @@ TEST_CASE("depot migration: a legacy mirror whose state predates the depot is mi
 
   // It takes a depot source beside it, and the legacy one still downloads nothing.
   f.server.reset_hits();
-  std::vector<std::string> both = {"--source", f.server.index_url(), "--source", f.source(), "--token-file",
-                                   f.token_file.string(), "--esx-version", "3.0.1", "--esx-version", "3.0.2",
+  std::vector<std::string> both = {"--source",      f.server.index_url(),
+                                   "--source",      f.source(),
+                                   "--token-file",  f.token_file.string(),
+                                   "--esx-version", "3.0.1",
+                                   "--esx-version", "3.0.2",
                                    "--esx-version", "8.0.3"};
   ProcessResult mixed = f.sync_without_source(both);
   INFO(mixed.all());
@@ -187,8 +191,9 @@ TEST_CASE("depot migration: a legacy mirror whose state predates the depot is mi
 TEST_CASE("depot migration: a legacy source and a depot source in one run share the destination and both work",
           "[depot][depot-migration]") {
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
-  std::vector<std::string> args = {"--source", f.server.index_url(), "--source", f.source(), "--token-file",
-                                   f.token_file.string(), "--esx-version", "3.0.1", "--esx-version", "8.0.3"};
+  std::vector<std::string> args = {
+      "--source", f.server.index_url(), "--source", f.source(), "--token-file", f.token_file.string(), "--esx-version",
+      "3.0.1",    "--esx-version",      "8.0.3"};
   const fs::path report = f.tmp / "report.json";
   args.insert(args.end(), {"--report", report.string()});
   ProcessResult r = f.sync_without_source(args);

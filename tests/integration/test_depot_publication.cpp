@@ -143,9 +143,10 @@ TEST_CASE("depot publication: the consistency check sees what a host must never 
   }
 }
 
-TEST_CASE("depot publication: a reader walking the mirror during a first sync and during an update never finds a "
-          "zip without its VIBs, a listed zip missing, or a partial file",
-          "[depot][depot-publication]") {
+TEST_CASE(
+    "depot publication: a reader walking the mirror during a first sync and during an update never finds a "
+    "zip without its VIBs, a listed zip missing, or a partial file",
+    "[depot][depot-publication]") {
   DepotFixture f;
   f.configure("jobs = 2\n");
   std::mt19937_64 random(env_seed());
@@ -217,9 +218,10 @@ TEST_CASE("depot publication: after a run killed mid-way the next one fetches on
   CHECK(mirror_differences(f.mirror(), depot, {"8.0"}).empty());
 }
 
-TEST_CASE("depot publication: SIGKILL at 30 random moments never leaves the published depot inconsistent, and the "
-          "next run completes it exactly like a clean sync",
-          "[depot][depot-publication][crash]") {
+TEST_CASE(
+    "depot publication: SIGKILL at 30 random moments never leaves the published depot inconsistent, and the "
+    "next run completes it exactly like a clean sync",
+    "[depot][depot-publication][crash]") {
   DepotFixture f;
   f.configure("jobs = 3\n");
   f.server.set_latency_ms(3);
@@ -241,10 +243,11 @@ TEST_CASE("depot publication: SIGKILL at 30 random moments never leaves the publ
   // How long an undisturbed first run takes here: kills are drawn over 1.2 times that, so they land in
   // every phase (documents, VIBs, publication) and some runs finish, whatever this machine's speed.
   const auto timing_start = std::chrono::steady_clock::now();
-  REQUIRE(run_process(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]},
-                                                 f.tmp / "timing")).exit_code == 0);
-  const auto full_run = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                               timing_start);
+  REQUIRE(run_process(binary_path(),
+                      f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]}, f.tmp / "timing"))
+              .exit_code == 0);
+  const auto full_run =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - timing_start);
   const std::uint64_t max_delay_ms = static_cast<std::uint64_t>(full_run.count()) * 6 / 5 + 1;
   std::cerr << "depot crash safety: a clean run takes " << full_run.count() << " ms\n";
 
@@ -271,8 +274,7 @@ TEST_CASE("depot publication: SIGKILL at 30 random moments never leaves the publ
     }
     const auto delay = std::chrono::milliseconds(random() % max_delay_ms);
     const std::size_t hits_before = f.server.hits().size();
-    Child child(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]}, f.dest),
-                logs);
+    Child child(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]}, f.dest), logs);
     std::this_thread::sleep_for(delay);
     child.signal(SIGKILL);
     bool timed_out = false;
@@ -288,9 +290,12 @@ TEST_CASE("depot publication: SIGKILL at 30 random moments never leaves the publ
       const std::vector<Hit> hits = f.server.hits();
       bool asked_vib = false;
       for (std::size_t i = hits_before; i < hits.size(); ++i) asked_vib = asked_vib || is_vib_request(hits[i]);
-      if (!asked_vib) ++before_vibs;
-      else if (fs::exists(f.mirror() / f.server.depot().vendor_index_path())) ++after_publishing;
-      else ++during_vibs;
+      if (!asked_vib)
+        ++before_vibs;
+      else if (fs::exists(f.mirror() / f.server.depot().vendor_index_path()))
+        ++after_publishing;
+      else
+        ++during_vibs;
     }
     const Strings problems = consistency_problems(f.mirror(), f.server.depot());
     INFO("after attempt " << attempt + 1 << ", killed at " << delay.count() << " ms (seed " << seed << ")");
@@ -308,8 +313,7 @@ TEST_CASE("depot publication: SIGKILL at 30 random moments never leaves the publ
     slow.delay_ms = 2000;
     for (const std::string& id : depot.vibs_for(versions)) f.server.set_fault(f.logged(depot.vib_path(id)), slow);
     const std::size_t hits_before = f.server.hits().size();
-    Child child(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]}, f.dest),
-                logs);
+    Child child(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]}, f.dest), logs);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     bool asked_vib = false;
     while (!asked_vib && std::chrono::steady_clock::now() < deadline) {
@@ -348,8 +352,8 @@ TEST_CASE("depot publication: SIGKILL at 30 random moments never leaves the publ
 
   // ...exactly like a clean sync of the same depot, the rewritten vendor index included.
   const fs::path clean = f.tmp / "clean";
-  ProcessResult fresh = run_process(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version",
-                                                                versions[1]}, clean));
+  ProcessResult fresh =
+      run_process(binary_path(), f.sync_args({"--esx-version", versions[0], "--esx-version", versions[1]}, clean));
   INFO(fresh.all());
   REQUIRE(fresh.exit_code == 0);
   CHECK(tree_differences(read_tree(f.mirror()), read_tree(clean / "main")).empty());

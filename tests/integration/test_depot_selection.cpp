@@ -53,8 +53,8 @@ void check_selection(const Strings& versions, const Strings& products, std::size
     if (is_vib_request(hit)) vibs_asked.insert(hit.path);
   }
   std::set<std::string> zips_wanted, vibs_wanted;
-  for (const SampleRelease* release : releases) zips_wanted.insert(f.logged(depot.zip_path(release->version,
-                                                                                         release->product)));
+  for (const SampleRelease* release : releases)
+    zips_wanted.insert(f.logged(depot.zip_path(release->version, release->product)));
   for (const std::string& id : depot.vibs_for(versions, products)) {
     vibs_wanted.insert(f.logged(depot.vib_path(id)));
     INFO(id);
@@ -66,9 +66,10 @@ void check_selection(const Strings& versions, const Strings& products, std::size
 
 }  // namespace
 
-TEST_CASE("depot selection: --esx-version 8.0 mirrors every 8.0.x embeddedEsx zip, not 7.0 nor esxio, and a VIB shared "
-          "by several zips is fetched and stored once",
-          "[depot][depot-selection]") {
+TEST_CASE(
+    "depot selection: --esx-version 8.0 mirrors every 8.0.x embeddedEsx zip, not 7.0 nor esxio, and a VIB shared "
+    "by several zips is fetched and stored once",
+    "[depot][depot-selection]") {
   const SampleDepot depot = SampleDepot::standard(small_vibs());
   // The premise: some VIB is in more than one 8.0 image.
   std::map<std::string, int> zips_of;
@@ -91,8 +92,7 @@ TEST_CASE("depot selection: two --esx-version values mirror the union of their z
   check_selection({"7.0", "8.0.3"}, {"embeddedEsx"}, 3);
 }
 
-TEST_CASE("depot selection: depot_products with esxio adds the esxio zip of the version",
-          "[depot][depot-selection]") {
+TEST_CASE("depot selection: depot_products with esxio adds the esxio zip of the version", "[depot][depot-selection]") {
   check_selection({"8.0.3"}, {"embeddedEsx", "esxio"}, 2);
 }
 

@@ -20,8 +20,8 @@ using nlohmann::json;
 namespace {
 
 std::vector<std::string> both_sources(const DepotFixture& f, const fs::path& report) {
-  return {"--source", f.source("main"), "--source", f.source("addon-main"), "--token-file", f.token_file.string(),
-          "--esx-version", "8.0.3", "--report", report.string()};
+  return {"--source",      f.source("main"), "--source", f.source("addon-main"), "--token-file", f.token_file.string(),
+          "--esx-version", "8.0.3",          "--report", report.string()};
 }
 
 // The report's sources by name.
@@ -34,9 +34,10 @@ std::map<std::string, json> sources_by_name(const fs::path& report) {
 
 }  // namespace
 
-TEST_CASE("depot sources: main and addon-main in one run are each mirrored under their own name, and the next run is "
-          "all 304",
-          "[depot][depot-sources]") {
+TEST_CASE(
+    "depot sources: main and addon-main in one run are each mirrored under their own name, and the next run is "
+    "all 304",
+    "[depot][depot-sources]") {
   DepotFixture f;
   f.server.add_depot(SampleDepot::addon(small_vibs()));
   const fs::path report = f.tmp / "report.json";

@@ -304,8 +304,8 @@ TEST_CASE("depot: the kind is detected from the document, and --source-kind forc
     for (const Hit& hit : f.server.hits()) CHECK_FALSE(ends_with(hit.path, ".zip"));
   }
   SECTION("forced to depot, the legacy HTML index is refused: exit 4, nothing written") {
-    ProcessResult r = f.sync_without_source(
-        {"--source", f.server.index_url(), "--esx-version", "3.0.1", "--source-kind", "depot"});
+    ProcessResult r =
+        f.sync_without_source({"--source", f.server.index_url(), "--esx-version", "3.0.1", "--source-kind", "depot"});
     INFO(r.all());
     CHECK(r.exit_code == 4);
     CHECK(has(r.err, SampleSite::index_path()));

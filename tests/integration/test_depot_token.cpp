@@ -29,12 +29,16 @@ class TokenEnvironment {
  public:
   explicit TokenEnvironment(const std::optional<std::string>& value) {
     if (const char* old = std::getenv("ESXMIRROR_TOKEN")) previous_ = old;
-    if (value) ::setenv("ESXMIRROR_TOKEN", value->c_str(), 1);
-    else ::unsetenv("ESXMIRROR_TOKEN");
+    if (value)
+      ::setenv("ESXMIRROR_TOKEN", value->c_str(), 1);
+    else
+      ::unsetenv("ESXMIRROR_TOKEN");
   }
   ~TokenEnvironment() {
-    if (previous_) ::setenv("ESXMIRROR_TOKEN", previous_->c_str(), 1);
-    else ::unsetenv("ESXMIRROR_TOKEN");
+    if (previous_)
+      ::setenv("ESXMIRROR_TOKEN", previous_->c_str(), 1);
+    else
+      ::unsetenv("ESXMIRROR_TOKEN");
   }
   TokenEnvironment(const TokenEnvironment&) = delete;
   TokenEnvironment& operator=(const TokenEnvironment&) = delete;
@@ -61,8 +65,8 @@ TEST_CASE("depot token: the leak search finds the token whole or in part, in any
   // The secrets test trusts secret_leaks(); shown here to find what it must.
   TempDir tmp;
   fs::create_directories(tmp / "a" / "b");
-  std::ofstream(tmp / "a" / "b" / "state.db-wal", std::ios::binary) << std::string(5000, '\0') << "x"
-                                                                     << kDepotToken.substr(9, 12) << "y";
+  std::ofstream(tmp / "a" / "b" / "state.db-wal", std::ios::binary)
+      << std::string(5000, '\0') << "x" << kDepotToken.substr(9, 12) << "y";
   std::ofstream(tmp / "clean.log") << "GET http://127.0.0.1/***/PROD/COMP/ESX_HOST/main/vmw-depot-index.xml\n";
   CHECK(secret_leaks(kDepotToken, {tmp.path()}).size() == 1);
   CHECK(secret_leaks(kDepotToken, {tmp / "clean.log"}).empty());
@@ -150,9 +154,10 @@ TEST_CASE("depot token: 401 on the depot index exits 4 saying the token has expi
   CHECK(secret_leaks(kExpiredToken, {f.dest, report}, {{"stdout", r.out}, {"stderr", r.err}}).empty());
 }
 
-TEST_CASE("depot token: 403 on the depot index exits 4 saying the token is invalid, missing or not entitled, and is "
-          "not retried",
-          "[depot][depot-token]") {
+TEST_CASE(
+    "depot token: 403 on the depot index exits 4 saying the token is invalid, missing or not entitled, and is "
+    "not retried",
+    "[depot][depot-token]") {
   DepotFixture f;
   const std::string wrong = "WrongT0kenNobodyIssuedZ4k8Pq2Lm";
   f.write_token(wrong + "\n");
@@ -167,9 +172,10 @@ TEST_CASE("depot token: 403 on the depot index exits 4 saying the token is inval
   CHECK(secret_leaks(wrong, {f.dest}, {{"stdout", r.out}, {"stderr", r.err}}).empty());
 }
 
-TEST_CASE("depot token: the token appears nowhere esxmirror writes: output, report, metrics, log, state database "
-          "with its -wal and -shm, partial downloads, the mirror",
-          "[depot][depot-token][secrets]") {
+TEST_CASE(
+    "depot token: the token appears nowhere esxmirror writes: output, report, metrics, log, state database "
+    "with its -wal and -shm, partial downloads, the mirror",
+    "[depot][depot-token][secrets]") {
   TokenEnvironment none(std::nullopt);
   DepotFixture f;
   f.configure("retries = 1\n");  // a cut VIB fails at once and stays as a partial download with its record
@@ -194,9 +200,9 @@ TEST_CASE("depot token: the token appears nowhere esxmirror writes: output, repo
   const auto leaks = [&] { return secret_leaks(kDepotToken, written, texts); };
 
   // A run with errors (a 404, a cut) at the highest verbosity, writing every output there is.
-  ProcessResult first = f.sync({"--esx-version", "8.0", "--report", (out / "report.json").string(), "--metrics",
-                                (out / "esxmirror.prom").string(), "--log-file", (out / "esxmirror.log").string(),
-                                "-vv"});
+  ProcessResult first =
+      f.sync({"--esx-version", "8.0", "--report", (out / "report.json").string(), "--metrics",
+              (out / "esxmirror.prom").string(), "--log-file", (out / "esxmirror.log").string(), "-vv"});
   INFO(first.all());
   CHECK(first.exit_code == 1);
   CHECK(all_valid(f.server));  // the token was used on every request
@@ -209,8 +215,9 @@ TEST_CASE("depot token: the token appears nowhere esxmirror writes: output, repo
   Fault slow;
   slow.drip_bytes_per_s = 8 * 1024;
   for (const std::string& id : depot.vibs_for({"7.0"})) f.server.set_fault(f.logged(depot.vib_path(id)), slow);
-  Child child(binary_path(), f.sync_args({"--esx-version", "7.0", "--log-file", (out / "esxmirror.log").string(),
-                                          "-vv"}, f.dest), out);
+  Child child(binary_path(),
+              f.sync_args({"--esx-version", "7.0", "--log-file", (out / "esxmirror.log").string(), "-vv"}, f.dest),
+              out);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   const auto under_way = [&] {
     for (const Hit& hit : f.server.hits())
@@ -237,8 +244,8 @@ TEST_CASE("depot token: the token appears nowhere esxmirror writes: output, repo
                                   (out / "esxmirror.prom").string(), "--log-file", (out / "esxmirror.log").string()});
   CHECK(refused.exit_code == 4);
   keep("refused sync", refused);
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"list"}, {"list", "--json"}, {"status"}, {"status", "--json"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"list"}, {"list", "--json"}, {"status"}, {"status", "--json"}}) {
     ProcessResult r = f.command(args[0], {args.begin() + 1, args.end()});
     keep(args[0] + (args.size() > 1 ? " --json" : ""), r);
   }

@@ -93,9 +93,10 @@ bool running_as_root() { return ::geteuid() == 0; }
 
 }  // namespace
 
-TEST_CASE("disk full: the run stops with exit 5 and a clear message, nothing half-placed, the state intact, and a "
-          "later run with room completes the mirror",
-          "[diskfull]") {
+TEST_CASE(
+    "disk full: the run stops with exit 5 and a clear message, nothing half-placed, the state intact, and a "
+    "later run with room completes the mirror",
+    "[diskfull]") {
   const std::string version = "3.0.1";
   // Six bundles of ~400 KiB on a 1.5 MiB filesystem: some fit, not all (with their unpacked copies).
   MirrorFixture f(SampleSite::generated(6, 400 * 1024, version));

@@ -18,7 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 std::vector<Hit> hits_of(const SiteServer& server, const std::string& path) {
   std::vector<Hit> out;
   for (const Hit& hit : server.hits()) {
@@ -175,9 +174,9 @@ TEST_CASE("faults: a bundle that changed on the server between the cut and the r
   REQUIRE(second.exit_code == 0);
   std::vector<Hit> hits = hits_of(f.server, path);
   REQUIRE(hits.size() == 1);
-  CHECK(hits[0].range == "bytes=10000-");   // asked to continue...
-  CHECK_FALSE(hits[0].if_range.empty());    // ...only if it is still the same file
-  CHECK(hits[0].status == 200);             // it is not: the whole new file came
+  CHECK(hits[0].range == "bytes=10000-");  // asked to continue...
+  CHECK_FALSE(hits[0].if_range.empty());   // ...only if it is still the same file
+  CHECK(hits[0].status == 200);            // it is not: the whole new file came
   CHECK(hits[0].body_bytes == new_archive.size());
   fs::path dir = f.bundle_dir("3.0.1", "ESX-1000039");
   for (const ArchiveEntry& e : files_only(entries)) CHECK(slurp(dir / placed_path("ESX-1000039", e.path)) == e.content);
@@ -344,13 +343,13 @@ TEST_CASE("faults: 401 or 403 on the index page exits 4 with a message about cre
   ProcessResult r = f.sync({"--esx-version", "3.0.1"});
   INFO(r.all());
   CHECK(r.exit_code == 4);
-  CHECK(has(r.err, "esxmirror: error: the patch index " + f.server.index_url() + " refused access (" +
-                       expected_status + ")"));
+  CHECK(has(r.err,
+            "esxmirror: error: the patch index " + f.server.index_url() + " refused access (" + expected_status + ")"));
   CHECK(has(r.err, "credentials"));
   CHECK(has(r.err, "entitled"));
-  CHECK(f.server.count(index) == 1);       // not retried
-  CHECK(f.server.hits().size() == 1);      // and nothing else asked for
-  CHECK(f.served_files().empty());         // no bundle, no index written
+  CHECK(f.server.count(index) == 1);   // not retried
+  CHECK(f.server.hits().size() == 1);  // and nothing else asked for
+  CHECK(f.served_files().empty());     // no bundle, no index written
   ProcessResult status = f.command("status");
   CHECK(has(status.out, "exit 4"));
 }

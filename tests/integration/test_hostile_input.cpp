@@ -68,7 +68,8 @@ std::set<std::string> failed_ids(MirrorFixture& f) {
 }
 
 // A hostile bundle for `id`: a normal-looking top directory and file first, then the tricks.
-std::string hostile(const std::string& id, std::vector<ArchiveEntry> tricks, ArchiveFormat format = ArchiveFormat::tar_gz) {
+std::string hostile(const std::string& id, std::vector<ArchiveEntry> tricks,
+                    ArchiveFormat format = ArchiveFormat::tar_gz) {
   std::vector<ArchiveEntry> entries = {{id + "/", Type::directory, "", "", 0755},
                                        {id + "/contents.xml", Type::file, "<contents/>\n", "", 0644}};
   entries.insert(entries.end(), tricks.begin(), tricks.end());
@@ -140,21 +141,25 @@ void set_index(MirrorFixture& f, const std::string& html) {
 
 // ---- hostile archives ----
 
-TEST_CASE("hostile archives: '..', absolute paths, writes through symlinks and hardlinks out are refused by name, "
-          "nothing is written outside the mirror",
-          "[hostile][archive]") {
+TEST_CASE(
+    "hostile archives: '..', absolute paths, writes through symlinks and hardlinks out are refused by name, "
+    "nothing is written outside the mirror",
+    "[hostile][archive]") {
   MirrorFixture f;
   const std::string sentinel = (f.tmp / "outside" / "sentinel").string();
   const std::string absolute = (f.tmp / "outside" / "absolute-evil").string();
-  f.replace_bundle("ESX-1000039", hostile("ESX-1000039", {{"ESX-1000039/../../../../dotdot-evil", Type::file, "x", "", 0644}}));
+  f.replace_bundle("ESX-1000039",
+                   hostile("ESX-1000039", {{"ESX-1000039/../../../../dotdot-evil", Type::file, "x", "", 0644}}));
   f.replace_bundle("ESX-1000050", hostile("ESX-1000050", {{absolute, Type::file, "x", "", 0644}}));
-  f.replace_bundle("ESX-1000070", hostile("ESX-1000070", {{"ESX-1000070/up", Type::symlink, "", "../../../../outside", 0777},
-                                                          {"ESX-1000070/up/link-evil", Type::file, "x", "", 0644}}));
+  f.replace_bundle("ESX-1000070",
+                   hostile("ESX-1000070", {{"ESX-1000070/up", Type::symlink, "", "../../../../outside", 0777},
+                                           {"ESX-1000070/up/link-evil", Type::file, "x", "", 0644}}));
   // A symlink inside the bundle, then a write through it: refused too (a later entry must never land
   // somewhere other than its own name).
-  f.replace_bundle("ESX-1001724", hostile("ESX-1001724", {{"ESX-1001724/dir/", Type::directory, "", "", 0755},
-                                                          {"ESX-1001724/alias", Type::symlink, "", "dir", 0777},
-                                                          {"ESX-1001724/alias/through-evil", Type::file, "x", "", 0644}}));
+  f.replace_bundle("ESX-1001724",
+                   hostile("ESX-1001724", {{"ESX-1001724/dir/", Type::directory, "", "", 0755},
+                                           {"ESX-1001724/alias", Type::symlink, "", "dir", 0777},
+                                           {"ESX-1001724/alias/through-evil", Type::file, "x", "", 0644}}));
   // A hardlink to a file outside, then a write meant to land in it.
   f.replace_bundle("ESX-1002082", hostile("ESX-1002082", {{"ESX-1002082/hl", Type::hardlink, "", sentinel, 0644},
                                                           {"ESX-1002082/hl", Type::file, "pwned\n", "", 0644}}));
@@ -165,18 +170,21 @@ TEST_CASE("hostile archives: '..', absolute paths, writes through symlinks and h
                     {"ESX-1002082", {"ESX-1002082/hl", "hardlink target '" + sentinel + "' is absolute"}}});
 }
 
-TEST_CASE("hostile archives: device nodes, fifos, symlinks and hardlinks leading out are refused, setuid and setgid "
-          "bits are stripped from what is placed",
-          "[hostile][archive]") {
+TEST_CASE(
+    "hostile archives: device nodes, fifos, symlinks and hardlinks leading out are refused, setuid and setgid "
+    "bits are stripped from what is placed",
+    "[hostile][archive]") {
   MirrorFixture f;
   f.replace_bundle("ESX-1000039", hostile("ESX-1000039", {{"ESX-1000039/dev-evil", Type::char_device, "", "", 0666}}));
   f.replace_bundle("ESX-1000050", hostile("ESX-1000050", {{"ESX-1000050/fifo-evil", Type::fifo, "", "", 0644}}));
   f.replace_bundle("ESX-1001724", hostile("ESX-1001724", {{"ESX-1001724/etc", Type::symlink, "", "/etc", 0777}}));
-  f.replace_bundle("ESX-1002082", hostile("ESX-1002082", {{"ESX-1002082/hl", Type::hardlink, "", "../../../outside/sentinel", 0644}}));
+  f.replace_bundle("ESX-1002082",
+                   hostile("ESX-1002082", {{"ESX-1002082/hl", Type::hardlink, "", "../../../outside/sentinel", 0644}}));
   // Placed, without the dangerous bits.
-  f.replace_bundle("ESX-1000070", hostile("ESX-1000070", {{"ESX-1000070/bin/", Type::directory, "", "", 02775},
-                                                          {"ESX-1000070/bin/tool", Type::file, "#!/bin/sh\n", "", 06755},
-                                                          {"ESX-1000070/bin/sticky/", Type::directory, "", "", 01777}}));
+  f.replace_bundle("ESX-1000070",
+                   hostile("ESX-1000070", {{"ESX-1000070/bin/", Type::directory, "", "", 02775},
+                                           {"ESX-1000070/bin/tool", Type::file, "#!/bin/sh\n", "", 06755},
+                                           {"ESX-1000070/bin/sticky/", Type::directory, "", "", 01777}}));
   ProcessResult r = f.sync({"--esx-version", "3.0.1"});  // a first look at the setuid bundle alone
   INFO(r.all());
   fs::path tool = f.dest / "3.0.1" / "2007-04-12_ESX-1000070" / "bin" / "tool";
@@ -193,50 +201,63 @@ TEST_CASE("hostile archives: device nodes, fifos, symlinks and hardlinks leading
   CHECK(slurp(tool) == "#!/bin/sh\n");
 
   fs::remove_all(f.dest);
-  run_and_check(f, {{"ESX-1000039", {"ESX-1000039/dev-evil", "character device"}},
-                    {"ESX-1000050", {"ESX-1000050/fifo-evil", "fifo"}},
-                    {"ESX-1001724", {"ESX-1001724/etc", "'/etc' is absolute"}},
-                    {"ESX-1002082", {"ESX-1002082/hl", "leaves the bundle directory"}}},
+  run_and_check(f,
+                {{"ESX-1000039", {"ESX-1000039/dev-evil", "character device"}},
+                 {"ESX-1000050", {"ESX-1000050/fifo-evil", "fifo"}},
+                 {"ESX-1001724", {"ESX-1001724/etc", "'/etc' is absolute"}},
+                 {"ESX-1002082", {"ESX-1002082/hl", "leaves the bundle directory"}}},
                 {"ESX-1000070"});
   CHECK(slurp(tool) == "#!/bin/sh\n");
   REQUIRE(::stat(tool.c_str(), &info) == 0);
   CHECK((info.st_mode & 07000) == 0);
 }
 
-TEST_CASE("hostile archives: a decompression bomb, a bundle past the byte limit and one with too many entries are "
-          "refused under the configured limits",
-          "[hostile][archive]") {
+TEST_CASE(
+    "hostile archives: a decompression bomb, a bundle past the byte limit and one with too many entries are "
+    "refused under the configured limits",
+    "[hostile][archive]") {
   MirrorFixture f;
   configure(f, "max_unpack_ratio = 50\nmax_unpack_bytes = \"2M\"\nmax_unpack_entries = 200\n");
   // 16 MiB of zeros gzip to ~16 KiB: a ratio of ~1000.
-  f.replace_bundle("ESX-1000039", hostile("ESX-1000039", {{"ESX-1000039/bomb-evil", Type::file, std::string(16u << 20, '\0'), "", 0644}}));
+  f.replace_bundle(
+      "ESX-1000039",
+      hostile("ESX-1000039", {{"ESX-1000039/bomb-evil", Type::file, std::string(16u << 20, '\0'), "", 0644}}));
   // 3 MiB of random bytes: an honest ratio, but past the 2 MiB written-bytes limit.
-  f.replace_bundle("ESX-1000050", build_archive({{"ESX-1000050/", Type::directory, "", "", 0755},
-                                                 {"ESX-1000050/big-evil", Type::file, random_bytes(3u << 20, 7), "", 0644}},
-                                                ArchiveFormat::tar_gz, 0));
+  f.replace_bundle("ESX-1000050",
+                   build_archive({{"ESX-1000050/", Type::directory, "", "", 0755},
+                                  {"ESX-1000050/big-evil", Type::file, random_bytes(3u << 20, 7), "", 0644}},
+                                 ArchiveFormat::tar_gz, 0));
   std::vector<ArchiveEntry> many;
-  for (int i = 0; i < 300; ++i) many.push_back({"ESX-1000070/f" + std::to_string(i), Type::file, std::string(200, 'a' + i % 26), "", 0644});
+  for (int i = 0; i < 300; ++i)
+    many.push_back({"ESX-1000070/f" + std::to_string(i), Type::file, std::string(200, 'a' + i % 26), "", 0644});
   f.replace_bundle("ESX-1000070", hostile("ESX-1000070", many));
-  run_and_check(f, {{"ESX-1000039", {"ESX-1000039/bomb-evil", "more than 50 times the archive size", "decompression bomb"}},
-                    {"ESX-1000050", {"ESX-1000050/big-evil", "more than the limit of 2097152 bytes"}},
-                    {"ESX-1000070", {"more than 200 entries"}}});
+  run_and_check(
+      f, {{"ESX-1000039", {"ESX-1000039/bomb-evil", "more than 50 times the archive size", "decompression bomb"}},
+          {"ESX-1000050", {"ESX-1000050/big-evil", "more than the limit of 2097152 bytes"}},
+          {"ESX-1000070", {"more than 200 entries"}}});
 }
 
-TEST_CASE("hostile archives: a .zip bundle (served under the .tgz name) with the same tricks is refused by name, "
-          "an honest zip is placed",
-          "[hostile][archive][zip]") {
+TEST_CASE(
+    "hostile archives: a .zip bundle (served under the .tgz name) with the same tricks is refused by name, "
+    "an honest zip is placed",
+    "[hostile][archive][zip]") {
   MirrorFixture f;
   configure(f, "max_unpack_ratio = 50\n");
   const std::string absolute = (f.tmp / "outside" / "absolute-evil").string();
-  f.replace_bundle("ESX-1000039", hostile("ESX-1000039", {{"ESX-1000039/../../../../dotdot-evil", Type::file, "x", "", 0644}},
-                                          ArchiveFormat::zip));
+  f.replace_bundle(
+      "ESX-1000039",
+      hostile("ESX-1000039", {{"ESX-1000039/../../../../dotdot-evil", Type::file, "x", "", 0644}}, ArchiveFormat::zip));
   f.replace_bundle("ESX-1000050", hostile("ESX-1000050", {{absolute, Type::file, "x", "", 0644}}, ArchiveFormat::zip));
-  f.replace_bundle("ESX-1000070", hostile("ESX-1000070", {{"ESX-1000070/up", Type::symlink, "", "../../../../outside", 0777},
-                                                          {"ESX-1000070/up/link-evil", Type::file, "x", "", 0644}},
+  f.replace_bundle("ESX-1000070", hostile("ESX-1000070",
+                                          {{"ESX-1000070/up", Type::symlink, "", "../../../../outside", 0777},
+                                           {"ESX-1000070/up/link-evil", Type::file, "x", "", 0644}},
                                           ArchiveFormat::zip));
-  f.replace_bundle("ESX-1001724", hostile("ESX-1001724", {{"ESX-1001724/bomb-evil", Type::file, std::string(16u << 20, '\0'), "", 0644}},
-                                          ArchiveFormat::zip));
-  f.replace_bundle("ESX-1002082", hostile("ESX-1002082", {{"ESX-1002082/etc", Type::symlink, "", "/etc", 0777}}, ArchiveFormat::zip));
+  f.replace_bundle(
+      "ESX-1001724",
+      hostile("ESX-1001724", {{"ESX-1001724/bomb-evil", Type::file, std::string(16u << 20, '\0'), "", 0644}},
+              ArchiveFormat::zip));
+  f.replace_bundle("ESX-1002082",
+                   hostile("ESX-1002082", {{"ESX-1002082/etc", Type::symlink, "", "/etc", 0777}}, ArchiveFormat::zip));
   // An honest zip with a setuid file: placed, bit stripped.
   std::vector<ArchiveEntry> honest = {{"ESX-1002087/", Type::directory, "", "", 0755},
                                       {"ESX-1002087/contents.xml", Type::file, "<contents/>\n", "", 0644},
@@ -251,11 +272,12 @@ TEST_CASE("hostile archives: a .zip bundle (served under the .tgz name) with the
   ProcessResult r = f.sync({"--esx-version", "3.0.1", "--esx-version", "3.0.2"});
   INFO(r.all());
   CHECK(r.exit_code == 1);
-  const std::vector<Refusal> refused = {{"ESX-1000039", {"ESX-1000039/../../../../dotdot-evil", "leaves the bundle directory"}},
-                                        {"ESX-1000050", {absolute, "absolute path"}},
-                                        {"ESX-1000070", {"ESX-1000070/up", "leaves the bundle directory"}},
-                                        {"ESX-1001724", {"ESX-1001724/bomb-evil", "decompression bomb"}},
-                                        {"ESX-1002082", {"ESX-1002082/etc", "'/etc' is absolute"}}};
+  const std::vector<Refusal> refused = {
+      {"ESX-1000039", {"ESX-1000039/../../../../dotdot-evil", "leaves the bundle directory"}},
+      {"ESX-1000050", {absolute, "absolute path"}},
+      {"ESX-1000070", {"ESX-1000070/up", "leaves the bundle directory"}},
+      {"ESX-1001724", {"ESX-1001724/bomb-evil", "decompression bomb"}},
+      {"ESX-1002082", {"ESX-1002082/etc", "'/etc' is absolute"}}};
   for (const Refusal& refusal : refused) {
     INFO(refusal.id);
     CHECK(has(r.err, "esxmirror: error: " + refusal.id + ": "));
@@ -273,7 +295,8 @@ TEST_CASE("hostile archives: a .zip bundle (served under the .tgz name) with the
   REQUIRE(::stat(tool.c_str(), &info) == 0);
   CHECK((info.st_mode & 07000) == 0);
   CHECK(f.bundle_matches_site("3.0.2", "ESX-1002424"));
-  CHECK(failed_ids(f) == std::set<std::string>{"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"});
+  CHECK(failed_ids(f) ==
+        std::set<std::string>{"ESX-1000039", "ESX-1000050", "ESX-1000070", "ESX-1001724", "ESX-1002082"});
   CHECK(outside(f) == before);
   check_no_evil_files(f);
   check_staging_clean(f);
@@ -316,7 +339,8 @@ TEST_CASE("hostile pages: a page past max_page_bytes is refused with a clear mes
 TEST_CASE("hostile pages: binary garbage as a detail page or as the index never crashes the run", "[hostile][pages]") {
   MirrorFixture f;
   std::string garbage = random_bytes(200 * 1024, 11);
-  static const char tail[] = "<a href=\"<<<\0\0-patch.html\">\xff\xfe<h2>Download Patch ESX-\x01 for VMware \xc3\x28</h2>";
+  static const char tail[] =
+      "<a href=\"<<<\0\0-patch.html\">\xff\xfe<h2>Download Patch ESX-\x01 for VMware \xc3\x28</h2>";
   garbage.append(tail, sizeof tail - 1);
   SECTION("a detail page: that page yields no patch (with a warning), the others are mirrored") {
     SampleSite site = f.server.site();
@@ -342,15 +366,16 @@ TEST_CASE("hostile pages: binary garbage as a detail page or as the index never 
   }
 }
 
-TEST_CASE("hostile pages: an index with 100k links (duplicates and other hosts) is handled quickly", "[hostile][pages]") {
+TEST_CASE("hostile pages: an index with 100k links (duplicates and other hosts) is handled quickly",
+          "[hostile][pages]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
   std::string index = site.files().at(SampleSite::index_path());
   std::string links;
   for (int i = 0; i < 50000; ++i) {
-    links += "<a href=\"" + std::to_string(1000039 + (i % 2) * 11) + "-patch.html\">again</a>\n";   // duplicates
+    links += "<a href=\"" + std::to_string(1000039 + (i % 2) * 11) + "-patch.html\">again</a>\n";  // duplicates
     links += "<a href=\"http://mirror" + std::to_string(i) + ".invalid/download/vi/" + std::to_string(2000000 + i) +
-             "-patch.html\">elsewhere</a>\n";                                                        // other hosts
+             "-patch.html\">elsewhere</a>\n";  // other hosts
   }
   index.insert(index.find("</body>"), links);
   set_index(f, index);
@@ -362,7 +387,7 @@ TEST_CASE("hostile pages: an index with 100k links (duplicates and other hosts) 
   CHECK(r.exit_code == 0);
   CHECK(took < std::chrono::seconds(30));
   CHECK(has(r.err, "mirror0.invalid"));  // the other hosts are reported...
-  CHECK(r.err.size() < 200 * 1024);       // ...without flooding the log with 50000 lines
+  CHECK(r.err.size() < 200 * 1024);      // ...without flooding the log with 50000 lines
   // Only the real site was asked: the index, each detail page once, the bundles.
   std::set<std::string> asked;
   for (const Hit& hit : f.server.hits()) asked.insert(hit.path);
@@ -389,12 +414,14 @@ TEST_CASE("hostile pages: file:// and other schemes are refused, on the index an
 
   SampleSite site = f.server.site();
   std::string index = site.files().at(SampleSite::index_path());
-  index.insert(index.find("</body>"),
-               "<a href=\"" + file_url + "\">local</a>\n"
-               "<a href=\"ftp://127.0.0.1:" + std::to_string(f.server.port()) + "/download/vi/1000039-patch.html\">ftp</a>\n"
-               "<a href=\"javascript:open('1000050-patch.html')\">js</a>\n"
-               "<a href=\"gopher://127.0.0.1/1000070-patch.html\">gopher</a>\n"
-               "<a href=\"data:text/html,1000039-patch.html\">data</a>\n");
+  index.insert(index.find("</body>"), "<a href=\"" + file_url +
+                                          "\">local</a>\n"
+                                          "<a href=\"ftp://127.0.0.1:" +
+                                          std::to_string(f.server.port()) +
+                                          "/download/vi/1000039-patch.html\">ftp</a>\n"
+                                          "<a href=\"javascript:open('1000050-patch.html')\">js</a>\n"
+                                          "<a href=\"gopher://127.0.0.1/1000070-patch.html\">gopher</a>\n"
+                                          "<a href=\"data:text/html,1000039-patch.html\">data</a>\n");
   set_index(f, index);
   // Download links: a file:// bundle (with its md5 on the page, so only the scheme can stop it) and ftp.
   edit_page(f, "ESX-1000039", "../../software/vi/ESX-1000039.tgz", "file://" + (local / "ESX-1009999.tgz").string());
@@ -426,9 +453,10 @@ TEST_CASE("hostile pages: file:// and other schemes are refused, on the index an
   }
 }
 
-TEST_CASE("hostile pages: index links to other hosts are ignored with a warning unless --allow-host, bundles may "
-          "come from the hosts the pages link them to",
-          "[hostile][pages]") {
+TEST_CASE(
+    "hostile pages: index links to other hosts are ignored with a warning unless --allow-host, bundles may "
+    "come from the hosts the pages link them to",
+    "[hostile][pages]") {
   MirrorFixture f;
   // A new patch whose page is linked through another host name ("localhost" is not the source's
   // 127.0.0.1), and an existing patch whose download link points at that other host.
@@ -438,8 +466,9 @@ TEST_CASE("hostile pages: index links to other hosts are ignored with a warning 
   const std::string other = "http://localhost:" + std::to_string(f.server.port()) + "/";
   f.server.edit([&](SampleSite& site) {
     std::string index = site.files().at(SampleSite::index_path());
-    for (const std::string& form : {std::string("{{BASE}}download/vi/1005000-patch.html"),
-                                    std::string("/download/vi/1005000-patch.html"), std::string("1005000-patch.html")}) {
+    for (const std::string& form :
+         {std::string("{{BASE}}download/vi/1005000-patch.html"), std::string("/download/vi/1005000-patch.html"),
+          std::string("1005000-patch.html")}) {
       for (auto at = index.find("\"" + form + "\""); at != std::string::npos; at = index.find("\"" + form + "\"")) {
         index.replace(at + 1, form.size(), other + "download/vi/1005000-patch.html");
       }

@@ -52,8 +52,8 @@ void check_mirrored(const MirrorFixture& f) {
 struct Refusal {
   std::string name;
   TlsIdentity served;
-  std::vector<std::string> args;    // --cacert, or none
-  std::vector<std::string> texts;   // what the error line must say
+  std::vector<std::string> args;   // --cacert, or none
+  std::vector<std::string> texts;  // what the error line must say
 };
 
 }  // namespace
@@ -83,22 +83,31 @@ TEST_CASE("https: with --cacert the sync mirrors the site over TLS, and the next
   check_mirrored(f);
 }
 
-TEST_CASE("https: a certificate that cannot be verified ends the run at once: exit 4, one line naming the host "
-          "and what to do, one handshake, nothing placed, the run recorded",
-          "[https]") {
+TEST_CASE(
+    "https: a certificate that cannot be verified ends the run at once: exit 4, one line naming the host "
+    "and what to do, one handshake, nothing placed, the run recorded",
+    "[https]") {
   ScopedEnv env;
   clear_proxy_environment(env);
   TestCa ca;
   TestCa stranger("stranger");
   const std::vector<Refusal> refusals = {
-      {"unknown CA (no --cacert)", ca.for_loopback(), {},
+      {"unknown CA (no --cacert)",
+       ca.for_loopback(),
+       {},
        {"TLS: cannot verify the certificate of 127.0.0.1", "--cacert FILE"}},
-      {"signed by another CA than --cacert's", ca.for_loopback(), {"--cacert", stranger.cert_file().string()},
+      {"signed by another CA than --cacert's",
+       ca.for_loopback(),
+       {"--cacert", stranger.cert_file().string()},
        {"TLS: cannot verify the certificate of 127.0.0.1 with the CA bundle " + stranger.cert_file().string(),
         "pass the certificate of the CA that signed it with --cacert FILE"}},
-      {"expired", ca.expired_for_loopback(), {"--cacert", ca.cert_file().string()},
+      {"expired",
+       ca.expired_for_loopback(),
+       {"--cacert", ca.cert_file().string()},
        {"TLS: the certificate of 127.0.0.1 has expired", "the server must renew it"}},
-      {"issued for another host", ca.for_other_host(), {"--cacert", ca.cert_file().string()},
+      {"issued for another host",
+       ca.for_other_host(),
+       {"--cacert", ca.cert_file().string()},
        {"TLS: the certificate of 127.0.0.1 is not issued for that name", "use the host name the certificate names"}},
   };
   for (const Refusal& refusal : refusals) {
@@ -148,9 +157,10 @@ TEST_CASE("https: once the operator passes the CA that was missing, the same mir
   CHECK(runs[1]["exit_code"] == 4);
 }
 
-TEST_CASE("https through the proxy: CONNECT tunnels with the proxy's credentials, the mirror completes, and the "
-          "password appears in no output, report, log, metrics, state or mirror file",
-          "[https][proxy]") {
+TEST_CASE(
+    "https through the proxy: CONNECT tunnels with the proxy's credentials, the mirror completes, and the "
+    "password appears in no output, report, log, metrics, state or mirror file",
+    "[https][proxy]") {
   ScopedEnv env;
   clear_proxy_environment(env);
   TestCa ca;
@@ -167,9 +177,19 @@ TEST_CASE("https through the proxy: CONNECT tunnels with the proxy's credentials
   gone.status_times = -1;
   f.server.set_fault(site.bundle_path("ESX-1000050"), gone);
   const fs::path report = f.tmp / "report.json", log = f.tmp / "esxmirror.log", metrics = f.tmp / "esxmirror.prom";
-  const std::vector<std::string> args = {"--esx-version", "3.0.1", "--cacert", ca.cert_file().string(),
-                                         "--proxy", proxy_url, "--report", report.string(), "--log-file",
-                                         log.string(), "--metrics", metrics.string(), "-vv"};
+  const std::vector<std::string> args = {"--esx-version",
+                                         "3.0.1",
+                                         "--cacert",
+                                         ca.cert_file().string(),
+                                         "--proxy",
+                                         proxy_url,
+                                         "--report",
+                                         report.string(),
+                                         "--log-file",
+                                         log.string(),
+                                         "--metrics",
+                                         metrics.string(),
+                                         "-vv"};
 
   ProcessResult first = f.sync(args);
   INFO(first.all());
@@ -197,7 +217,9 @@ TEST_CASE("https through the proxy: CONNECT tunnels with the proxy's credentials
   CHECK(read_tree(f.dest).size() > k301.size());
   CHECK_FALSE(slurp(log).empty());
   CHECK(leaks(password, {f.dest, report, log, metrics},
-              {{"first stdout", first.out}, {"first stderr", first.err}, {"second stdout", second.out},
+              {{"first stdout", first.out},
+               {"first stderr", first.err},
+               {"second stdout", second.out},
                {"second stderr", second.err}})
             .empty());
   for (const char* command : {"status", "list"}) {
@@ -239,9 +261,9 @@ TEST_CASE("https through the proxy with wrong credentials: exit 4 saying 407, on
   proxy.require_credentials("mirror", "right-one");
   const std::string wrong = "Wr0ngTunnelPass";
   const fs::path report = f.tmp / "report.json";
-  ProcessResult r = f.sync({"--esx-version", "3.0.1", "--cacert", ca.cert_file().string(), "--proxy",
-                            "http://mirror:" + wrong + "@127.0.0.1:" + std::to_string(proxy.port()), "--report",
-                            report.string()});
+  ProcessResult r =
+      f.sync({"--esx-version", "3.0.1", "--cacert", ca.cert_file().string(), "--proxy",
+              "http://mirror:" + wrong + "@127.0.0.1:" + std::to_string(proxy.port()), "--report", report.string()});
   INFO(r.all());
   CHECK(r.exit_code == 4);
   CHECK(error_lines(r.err) == 1);

@@ -72,9 +72,10 @@ struct HttpsDepot {
 
 }  // namespace
 
-TEST_CASE("https depot: mirrored through the proxy's CONNECT tunnel with a token, neither the token nor the "
-          "proxy password written anywhere",
-          "[depot][https][proxy]") {
+TEST_CASE(
+    "https depot: mirrored through the proxy's CONNECT tunnel with a token, neither the token nor the "
+    "proxy password written anywhere",
+    "[depot][https][proxy]") {
   ScopedEnv env;
   clear_proxy_environment(env);
   HttpsDepot w;
@@ -103,14 +104,17 @@ TEST_CASE("https depot: mirrored through the proxy's CONNECT tunnel with a token
 
   CHECK(fs::exists(w.f.dest / ".esxmirror" / "state.db"));
   CHECK_FALSE(slurp(w.log).empty());
-  CHECK(w.leaks({{"first stdout", first.out}, {"first stderr", first.err}, {"second stdout", second.out},
+  CHECK(w.leaks({{"first stdout", first.out},
+                 {"first stderr", first.err},
+                 {"second stdout", second.out},
                  {"second stderr", second.err}})
             .empty());
 }
 
-TEST_CASE("https depot: a certificate that cannot be verified ends the run at once: exit 4, one line naming the "
-          "host and what to do, one tunnel and one handshake, nothing mirrored, no secret shown",
-          "[depot][https][proxy]") {
+TEST_CASE(
+    "https depot: a certificate that cannot be verified ends the run at once: exit 4, one line naming the "
+    "host and what to do, one tunnel and one handshake, nothing mirrored, no secret shown",
+    "[depot][https][proxy]") {
   ScopedEnv env;
   clear_proxy_environment(env);
   TestCa stranger("stranger");

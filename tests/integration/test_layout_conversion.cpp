@@ -4,8 +4,8 @@
 // verify, index.html and manifest.json following, and a SIGKILL at any moment losing nothing.
 #include <signal.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -348,11 +348,15 @@ TEST_CASE(
   MirrorFixture f;
   REQUIRE(f.sync(with_versions({})).exit_code == 0);
   const std::string id = "ESX-1002425";
-  const std::string killed = run_sql(
-      f.dest / ".esxmirror" / "state.db",
-      "UPDATE bundle_files SET relpath = patch_id || '/' || relpath WHERE patch_id = '" + id + "'; "
-      "UPDATE bundles SET layout = 'nested' WHERE patch_id = '" + id + "'; SELECT COUNT(*) FROM bundle_files "
-      "WHERE patch_id = '" + id + "' AND relpath LIKE '" + id + "/%'");
+  const std::string killed =
+      run_sql(f.dest / ".esxmirror" / "state.db",
+              "UPDATE bundle_files SET relpath = patch_id || '/' || relpath WHERE patch_id = '" + id +
+                  "'; "
+                  "UPDATE bundles SET layout = 'nested' WHERE patch_id = '" +
+                  id +
+                  "'; SELECT COUNT(*) FROM bundle_files "
+                  "WHERE patch_id = '" +
+                  id + "' AND relpath LIKE '" + id + "/%'");
   REQUIRE(killed != "0");
   REQUIRE(killed.rfind("error", 0) != 0);
   SampleSite site = f.server.site();

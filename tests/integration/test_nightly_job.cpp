@@ -26,7 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-
 void write(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
 
 std::string hostname() {
@@ -36,8 +35,8 @@ std::string hostname() {
 }
 
 std::vector<std::string> sync_args(const MirrorFixture& f, const std::vector<std::string>& extra) {
-  std::vector<std::string> all = {"sync", "--source", f.server.index_url(), "--dest", f.dest.string(),
-                                  "--config", f.config.string()};
+  std::vector<std::string> all = {"sync",          "--source", f.server.index_url(), "--dest",
+                                  f.dest.string(), "--config", f.config.string()};
   all.insert(all.end(), extra.begin(), extra.end());
   return all;
 }
@@ -215,8 +214,8 @@ TEST_CASE("config errors exit 2 naming the key and its line", "[nightly][config]
   };
   for (const Case& c : cases) {
     write(f.tmp / "bad.toml", c.text);
-    ProcessResult r = run_esxmirror({"sync", "--config", (f.tmp / "bad.toml").string(), "--source", f.server.index_url(),
-                                 "--esx-version", "3.0.1", "--dest", f.dest.string()});
+    ProcessResult r = run_esxmirror({"sync", "--config", (f.tmp / "bad.toml").string(), "--source",
+                                     f.server.index_url(), "--esx-version", "3.0.1", "--dest", f.dest.string()});
     INFO(c.text << "\n" << r.all());
     CHECK(r.exit_code == 2);
     CHECK(r.err.find(c.key) != std::string::npos);
@@ -236,8 +235,8 @@ TEST_CASE("the command line wins over the config file", "[nightly][config]") {
   fs::path elsewhere = f.tmp / "from-config";
   write(f.tmp / "site.toml", "retry_base_delay_ms = 20\njobs = 1\ndest = \"" + elsewhere.string() +
                                  "\"\nesx_version = [\"3.0.2\"]\nsource = \"" + f.server.index_url() + "\"\n");
-  ProcessResult shown = run_esxmirror({"config", "show", "--config", (f.tmp / "site.toml").string(), "--jobs", "3",
-                                   "--dest", f.dest.string()});
+  ProcessResult shown = run_esxmirror(
+      {"config", "show", "--config", (f.tmp / "site.toml").string(), "--jobs", "3", "--dest", f.dest.string()});
   INFO(shown.all());
   REQUIRE(shown.exit_code == 0);
   CHECK(shown.out.find("jobs = 3") != std::string::npos);
@@ -254,13 +253,13 @@ TEST_CASE("the command line wins over the config file", "[nightly][config]") {
   CHECK_FALSE(fs::exists(f.dest / "3.0.1" / "2007-03-29_ESX-1000039"));
 
   // And the versions on the command line replace the file's list.
-  ProcessResult again = run_esxmirror({"sync", "--config", (f.tmp / "site.toml").string(), "--dest", f.dest.string(),
-                                   "--esx-version", "3.0.1"});
+  ProcessResult again = run_esxmirror(
+      {"sync", "--config", (f.tmp / "site.toml").string(), "--dest", f.dest.string(), "--esx-version", "3.0.1"});
   INFO(again.all());
   REQUIRE(again.exit_code == 0);
   CHECK(f.bundle_matches_site("3.0.1", "ESX-1000039"));
-  ProcessResult versions = run_esxmirror({"config", "show", "--config", (f.tmp / "site.toml").string(),
-                                          "--esx-version", "3.0.1"});
+  ProcessResult versions =
+      run_esxmirror({"config", "show", "--config", (f.tmp / "site.toml").string(), "--esx-version", "3.0.1"});
   CHECK(versions.out.find("esx_version = [ '3.0.1' ]") != std::string::npos);
 }
 
@@ -280,7 +279,7 @@ TEST_CASE("config show prints the effective configuration with secrets masked", 
 
   // The same when the secrets come from the command line.
   ProcessResult cli = run_esxmirror({"config", "show", "--proxy", "http://ops:hunter2pw@10.0.0.1:8080", "--source",
-                                 "https://vendor.example/x.html?token=abc987xyz"});
+                                     "https://vendor.example/x.html?token=abc987xyz"});
   INFO(cli.all());
   REQUIRE(cli.exit_code == 0);
   CHECK(cli.out.find("hunter2pw") == std::string::npos);
@@ -301,7 +300,8 @@ TEST_CASE("the shipped example config parses", "[nightly][config]") {
 // ---------------------------------------------------------------------------------------------------
 // 3. Report and metrics
 
-TEST_CASE("the report option writes the run as JSON: ids, times, exit code, and every patch's outcome", "[nightly][report]") {
+TEST_CASE("the report option writes the run as JSON: ids, times, exit code, and every patch's outcome",
+          "[nightly][report]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
   f.server.set_fault(site.bundle_path("ESX-1000039"), not_found());
@@ -375,8 +375,9 @@ TEST_CASE("a report to - writes the JSON report to stdout and nothing else", "[n
   CHECK(ids_of(report["patches"]) == std::set<std::string>(k301.begin(), k301.end()));
 }
 
-TEST_CASE("the metrics option writes a Prometheus textfile: last run, last success, exit code, bundles, bytes, duration",
-          "[nightly][metrics]") {
+TEST_CASE(
+    "the metrics option writes a Prometheus textfile: last run, last success, exit code, bundles, bytes, duration",
+    "[nightly][metrics]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
   f.server.set_fault(site.bundle_path("ESX-1000039"), not_found());
@@ -590,7 +591,8 @@ TEST_CASE("status shows the last runs and each failed patch with its error and w
   CHECK(j["failed"][0]["last_error"].get<std::string>().find("404") != std::string::npos);
 }
 
-TEST_CASE("verify catches a flipped byte and a deleted file, and --repair fetches the bundle again", "[nightly][verify]") {
+TEST_CASE("verify catches a flipped byte and a deleted file, and --repair fetches the bundle again",
+          "[nightly][verify]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
   REQUIRE(f.sync({"--esx-version", "3.0.1", "--esx-version", "3.0.2"}).exit_code == 0);
@@ -646,8 +648,9 @@ TEST_CASE("verify catches a flipped byte and a deleted file, and --repair fetche
 TEST_CASE("a failing patch waits out its backoff, and retry ID makes it due and the next sync fetches it",
           "[nightly][retry][backoff]") {
   MirrorFixture f;
-  write(f.config, "retry_base_delay_ms = 20\nretry_max_delay_ms = 200\nfailures_before_backoff = 0\n"
-                  "failure_backoff_hours = 23\n");
+  write(f.config,
+        "retry_base_delay_ms = 20\nretry_max_delay_ms = 200\nfailures_before_backoff = 0\n"
+        "failure_backoff_hours = 23\n");
   SampleSite site = f.server.site();
   const std::string bundle = site.bundle_path("ESX-1000050");
   f.server.set_fault(bundle, not_found());
@@ -677,8 +680,9 @@ TEST_CASE("a failing patch waits out its backoff, and retry ID makes it due and 
 
   ProcessResult status = f.command("status");
   INFO(status.all());
-  CHECK(std::regex_search(status.out,
-                          std::regex(R"(ESX-1000050\s+1 failure\(s\), next retry after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: .*404)")));
+  CHECK(std::regex_search(
+      status.out,
+      std::regex(R"(ESX-1000050\s+1 failure\(s\), next retry after \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: .*404)")));
   json status_json = json::parse(f.command("status", {"--json"}).out);
   REQUIRE(status_json["failed"].size() == 1);
   CHECK(status_json["failed"][0]["due"] == false);
@@ -870,7 +874,8 @@ TEST_CASE("the index is rewritten each run, and an unchanged run keeps the same 
   CHECK(names_in(f.dest) == std::set<std::string>{".esxmirror", "3.0.1", "index.html", "manifest.json"});
 }
 
-TEST_CASE("at -vv a run says how long each of its passes took, and at the default verbosity it does not", "[nightly][verbose]") {
+TEST_CASE("at -vv a run says how long each of its passes took, and at the default verbosity it does not",
+          "[nightly][verbose]") {
   MirrorFixture f;
   ProcessResult quiet = f.sync({"--esx-version", "3.0.1"});
   REQUIRE(quiet.exit_code == 0);

@@ -151,8 +151,8 @@ TEST_CASE("wrong proxy credentials: exit 4 saying access was refused, the passwo
   proxy.require_credentials("mirror", "right-one");
   const std::string wrong = "Wr0ngProxyPass";
   ProcessResult r = f.sync({"--esx-version", "3.0.1", "--proxy",
-                            "http://mirror:" + wrong + "@127.0.0.1:" + std::to_string(proxy.port()),
-                            "--report", (f.tmp / "report.json").string()});
+                            "http://mirror:" + wrong + "@127.0.0.1:" + std::to_string(proxy.port()), "--report",
+                            (f.tmp / "report.json").string()});
   INFO(r.all());
   CHECK(r.exit_code == 4);
   CHECK(r.err.find("407") != std::string::npos);

@@ -46,8 +46,9 @@ fs::path state_db(const MirrorFixture& f) { return f.dest / ".esxmirror" / "stat
 // The bundle was placed `days` ago (and a minute), as far as retention can tell.
 void placed_days_ago(const MirrorFixture& f, const std::string& id, std::int64_t days) {
   const std::string when = std::to_string(unix_now() - days * kDay - 60);
-  REQUIRE(run_sql(state_db(f), "UPDATE bundles SET placed_at = " + when + " WHERE patch_id = '" + id + "'; "
-                               "SELECT changes()") == "1");
+  REQUIRE(run_sql(state_db(f), "UPDATE bundles SET placed_at = " + when + " WHERE patch_id = '" + id +
+                                   "'; "
+                                   "SELECT changes()") == "1");
 }
 
 // What a bundle's removal frees: the bytes of the files the site's archive puts in its directory.
@@ -91,9 +92,10 @@ const std::vector<std::string> kBoth = {"--esx-version", "3.0.1", "--esx-version
 
 }  // namespace
 
-TEST_CASE("prune removes exactly the superseded bundles past the grace period, whole, and sync does not fetch "
-          "them again",
-          "[prune]") {
+TEST_CASE(
+    "prune removes exactly the superseded bundles past the grace period, whole, and sync does not fetch "
+    "them again",
+    "[prune]") {
   MirrorFixture f(retention_site());
   REQUIRE(f.sync(kBoth).exit_code == 0);
   configure(f, "keep_superseded_days = 30\n");
@@ -232,8 +234,9 @@ TEST_CASE("prune keeps everything unless keep_superseded_days is set, and says s
   ProcessResult r = f.command("prune");
   INFO(r.all());
   CHECK(r.exit_code == 0);
-  CHECK(r.out == "esxmirror: prune: nothing to remove; superseded bundles are kept for ever "
-                 "(keep_superseded_days is not set)\n");
+  CHECK(r.out ==
+        "esxmirror: prune: nothing to remove; superseded bundles are kept for ever "
+        "(keep_superseded_days is not set)\n");
   CHECK(served(f) == before);
   ProcessResult status = f.command("status");
   CHECK(has(status.out, "Retention: superseded bundles are kept for ever"));
@@ -247,8 +250,10 @@ TEST_CASE("prune takes the mirror's lock: exit 3 while another run holds it, and
   const std::map<std::string, std::string> before = served(f);
   {
     std::string holder;
-    auto lock = esxmirror::util::FileLock::try_acquire(f.dest / ".esxmirror" / "lock", "pid 4242 on testhost since "
-                                                       "2026-12-01T02:30:00Z", holder);
+    auto lock = esxmirror::util::FileLock::try_acquire(f.dest / ".esxmirror" / "lock",
+                                                       "pid 4242 on testhost since "
+                                                       "2026-12-01T02:30:00Z",
+                                                       holder);
     REQUIRE(lock);
     ProcessResult locked = f.command("prune", {"--keep-superseded-days", "1"});
     INFO(locked.all());
@@ -357,8 +362,9 @@ TEST_CASE("prune refuses a place outside the mirror that a damaged state databas
   placed_days_ago(f, "ESX-1000071", 10);
   const fs::path outside = f.tmp / "outside";
   fs::create_directories(outside / "keep");
-  REQUIRE(run_sql(state_db(f), "UPDATE bundles SET path = '../outside/keep' WHERE patch_id = 'ESX-1000050'; "
-                               "SELECT changes()") == "1");
+  REQUIRE(run_sql(state_db(f),
+                  "UPDATE bundles SET path = '../outside/keep' WHERE patch_id = 'ESX-1000050'; "
+                  "SELECT changes()") == "1");
   ProcessResult r = f.command("prune", {"--keep-superseded-days", "1"});
   INFO(r.all());
   CHECK(r.exit_code == 5);

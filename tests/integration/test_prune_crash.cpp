@@ -57,10 +57,10 @@ FileMap files_in(const fs::path& dir) {
 }
 
 struct Expected {
-  std::map<std::string, FileMap> contents;             // id -> what its directory holds
+  std::map<std::string, FileMap> contents;                   // id -> what its directory holds
   std::map<std::string, std::vector<std::string>> versions;  // id -> versions it is placed under
-  std::map<std::string, std::string> dir_name;         // id -> "<date>_<id>"
-  std::set<std::string> kept;                          // what must stay
+  std::map<std::string, std::string> dir_name;               // id -> "<date>_<id>"
+  std::set<std::string> kept;                                // what must stay
 };
 
 std::vector<std::string> args(const std::string& command, const fs::path& dest, const fs::path& config) {
@@ -88,7 +88,7 @@ void check_whole_or_gone(const fs::path& dest, const Expected& expected, const s
     for (const auto& entry : fs::directory_iterator(dest / version)) {
       const std::string name = entry.path().filename().string();
       INFO(version << "/" << name);
-      REQUIRE(id_of.count(name) == 1);  // no temporary or unknown name
+      REQUIRE(id_of.count(name) == 1);                                          // no temporary or unknown name
       if (fs::is_symlink(entry.path()) && !fs::exists(entry.path())) continue;  // dangling: gone
       CHECK(files_in(entry.path()) == expected.contents.at(id_of[name]));
       whole.insert(id_of[name] + "@" + version);
@@ -132,24 +132,26 @@ std::uint64_t env_seed() {
 
 }  // namespace
 
-TEST_CASE("crash safety of prune: SIGKILL or SIGTERM at random moments leaves every bundle whole or gone, and the "
-          "next run finishes the job",
-          "[prune][crash]") {
+TEST_CASE(
+    "crash safety of prune: SIGKILL or SIGTERM at random moments leaves every bundle whole or gone, and the "
+    "next run finishes the job",
+    "[prune][crash]") {
   MirrorFixture f(chain_site());
   const fs::path config = f.tmp / "prune.toml";
   std::ofstream(config) << "keep_superseded_days = 1\nprune_after_sync = true\n";
   const fs::path tmpl = f.tmp / "template";
   {
     std::vector<std::string> sync = args("sync", tmpl, f.config);
-    sync.insert(sync.end(), {"--source", f.server.index_url(), "--esx-version", kVersions[0], "--esx-version",
-                             kVersions[1]});
+    sync.insert(sync.end(),
+                {"--source", f.server.index_url(), "--esx-version", kVersions[0], "--esx-version", kVersions[1]});
     ProcessResult r = run_process(binary_path(), sync);
     INFO(r.all());
     REQUIRE(r.exit_code == 0);
   }
   // Everything was placed ten days ago, as far as retention can tell.
-  REQUIRE(run_sql(tmpl / ".esxmirror" / "state.db", "UPDATE bundles SET placed_at = placed_at - 10 * 86400; "
-                                                    "SELECT changes()") == std::to_string(kPatches));
+  REQUIRE(run_sql(tmpl / ".esxmirror" / "state.db",
+                  "UPDATE bundles SET placed_at = placed_at - 10 * 86400; "
+                  "SELECT changes()") == std::to_string(kPatches));
 
   Expected expected;
   SampleSite site = f.server.site();
@@ -166,8 +168,8 @@ TEST_CASE("crash safety of prune: SIGKILL or SIGTERM at random moments leaves ev
   fs::copy(tmpl, timing, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   const auto started = std::chrono::steady_clock::now();
   ProcessResult whole = run_process(binary_path(), args("prune", timing, config));
-  const auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                             started).count();
+  const auto full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   INFO(whole.all());
   REQUIRE(whole.exit_code == 0);
   check_finished(timing, expected);
@@ -201,8 +203,9 @@ TEST_CASE("crash safety of prune: SIGKILL or SIGTERM at random moments leaves ev
       CHECK((r.exit_code == 0 || r.exit_code == 130 || r.signal == SIGTERM));  // done, stopped, or not started
       if (r.exit_code == 130) {
         ++stopped_cleanly;
-        CHECK(has(r.err, "esxmirror: error: interrupted: what was decided and not removed yet is removed by the "
-                         "next `esxmirror prune`"));
+        CHECK(has(r.err,
+                  "esxmirror: error: interrupted: what was decided and not removed yet is removed by the "
+                  "next `esxmirror prune`"));
       }
     } else if (r.signal != SIGKILL) {
       ++finished_first;
@@ -218,8 +221,8 @@ TEST_CASE("crash safety of prune: SIGKILL or SIGTERM at random moments leaves ev
     f.server.reset_hits();
     std::vector<std::string> next = args(attempt % 2 ? "prune" : "sync", dest, config);
     if (attempt % 2 == 0) {
-      next.insert(next.end(), {"--source", f.server.index_url(), "--esx-version", kVersions[0], "--esx-version",
-                               kVersions[1]});
+      next.insert(next.end(),
+                  {"--source", f.server.index_url(), "--esx-version", kVersions[0], "--esx-version", kVersions[1]});
     }
     ProcessResult finish = run_process(binary_path(), next);
     INFO(context << "; next run: " << finish.all());

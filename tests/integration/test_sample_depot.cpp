@@ -77,8 +77,8 @@ TEST_CASE("sample depot server: the token decides 200, 401 or 403, and is never 
     verdicts.push_back(hit.token);
     CHECK(hit.path.find("TOKEN") == std::string::npos);  // neither the token nor the bad ones
   }
-  CHECK(verdicts == std::vector<std::string>{"valid", "expired", "invalid", "missing", "not-entitled",
-                                             "not-entitled", "valid", "valid"});
+  CHECK(verdicts == std::vector<std::string>{"valid", "expired", "invalid", "missing", "not-entitled", "not-entitled",
+                                             "valid", "valid"});
   CHECK(served.server.count(index) == 7);
 }
 
@@ -95,8 +95,7 @@ TEST_CASE("sample depot server: content types, validators and ranges on depot fi
   CHECK(whole->status == 200);
   CHECK(whole->get_header_value("Content-Type") == "application/octet-stream");
   CHECK(whole->body == full);
-  CHECK(client.Get(served.depot_path(depot.zip_path("8.0.3")))->get_header_value("Content-Type") ==
-        "application/zip");
+  CHECK(client.Get(served.depot_path(depot.zip_path("8.0.3")))->get_header_value("Content-Type") == "application/zip");
   CHECK(client.Get(served.depot_path(depot.vendor_index_path()))->get_header_value("Content-Type") == "text/xml");
 
   const std::string etag = whole->get_header_value("ETag");
@@ -157,8 +156,10 @@ TEST_CASE("sample depot server: two depots, and absolute VIB URLs holding the se
   std::string inside, outside;
   for (const std::string& id : main.release("8.0.3").vib_ids) {
     const std::string& written = main.vib(id).relative_path;
-    if (written.rfind(main_root, 0) == 0) inside = written;
-    else if (written.rfind("http://", 0) == 0) outside = written;
+    if (written.rfind(main_root, 0) == 0)
+      inside = written;
+    else if (written.rfind("http://", 0) == 0)
+      outside = written;
   }
   REQUIRE_FALSE(inside.empty());
   REQUIRE_FALSE(outside.empty());
@@ -190,9 +191,8 @@ TEST_CASE("sample depot server: 16 connections opened at once are all answered a
     CHECK(answered == kClients);
     const auto hits = served.server.hits();
     REQUIRE(hits.size() == kClients);
-    const auto [first, last] = std::minmax_element(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-      return a.received_ms < b.received_ms;
-    });
+    const auto [first, last] = std::minmax_element(
+        hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.received_ms < b.received_ms; });
     CHECK(last->received_ms - first->received_ms < 900);  // well under the 1 s SYN retry
   }
 }

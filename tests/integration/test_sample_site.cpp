@@ -370,8 +370,8 @@ TEST_CASE("archive builder: hostile entries are stored verbatim", "[sample_site]
     CHECK(entries[4].type == AE_IFCHR);
     CHECK(entries[5].type == AE_IFIFO);
   }
-  const auto zip = read_archive(build_archive({{"../zip-evil", ArchiveEntry::Type::file, "z", "", 0644}},
-                                              ArchiveFormat::zip));
+  const auto zip =
+      read_archive(build_archive({{"../zip-evil", ArchiveEntry::Type::file, "z", "", 0644}}, ArchiveFormat::zip));
   REQUIRE(zip.size() == 1);
   CHECK(zip[0].path == "../zip-evil");
   CHECK(zip[0].content == "z");

@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -127,8 +126,7 @@ TEST_CASE("a new patch on the site is the only thing the next run fetches", "[sy
   CHECK(f.bundle_matches_site("3.0.1", "ESX-1004000"));
 }
 
-TEST_CASE("a bundle for two selected versions is downloaded and stored once, the other version links to it",
-          "[sync]") {
+TEST_CASE("a bundle for two selected versions is downloaded and stored once, the other version links to it", "[sync]") {
   MirrorFixture f;
   ProcessResult r = f.sync({"--esx-version", "3.0.1", "--esx-version", "3.0.2"});
   INFO(r.all());
@@ -146,9 +144,10 @@ TEST_CASE("a bundle for two selected versions is downloaded and stored once, the
   CHECK_FALSE(fs::exists(f.dest / "3.0.2" / "2007-12-20_ESX-1003176"));
 }
 
-TEST_CASE("a dry run prints, at the default verbosity, each bundle it would fetch, replace or link, downloads no "
-          "bundle and changes nothing, and the report carries the same list",
-          "[sync][dry-run]") {
+TEST_CASE(
+    "a dry run prints, at the default verbosity, each bundle it would fetch, replace or link, downloads no "
+    "bundle and changes nothing, and the report carries the same list",
+    "[sync][dry-run]") {
   MirrorFixture f;
   SampleSite site = f.server.site();
   const fs::path report_file = f.tmp / "dry-run.json";
@@ -205,11 +204,10 @@ TEST_CASE("a dry run prints, at the default verbosity, each bundle it would fetc
     CHECK(std::regex_match(line_of(id), std::regex("would link +" + p.id + " +3\\.0\\.1,3\\.0\\.2 +" + p.iso_date +
                                                    " +" + escaped(size) + " +" + escaped(shown_url(f, p)))));
   }
-  CHECK(std::regex_match(line_of("ESX-1000070"),
-                         std::regex("would replace +ESX-1000070 +3\\.0\\.1 +2007-04-12 +- +" +
-                                    escaped(shown_url(f, site.patch("ESX-1000070"))) +
-                                    " \\(page md5 changed from [0-9a-f]{32} to " +
-                                    site.md5_of("ESX-1000070") + "\\)")));
+  CHECK(std::regex_match(line_of("ESX-1000070"), std::regex("would replace +ESX-1000070 +3\\.0\\.1 +2007-04-12 +- +" +
+                                                            escaped(shown_url(f, site.patch("ESX-1000070"))) +
+                                                            " \\(page md5 changed from [0-9a-f]{32} to " +
+                                                            site.md5_of("ESX-1000070") + "\\)")));
   for (const char* id : {"ESX-1002087", "ESX-1002424"}) CHECK(has(line_of(id), "would fetch   " + std::string(id)));
   CHECK(std::regex_match(line_of("ESX-1002425"), std::regex("would fetch +ESX-1002425 +3\\.0\\.2 +undated +- .*")));
   CHECK(has(lines.back(), "dry run: 3 to fetch, 1 to replace, 2 to link, 2 already mirrored;"));
@@ -318,7 +316,8 @@ TEST_CASE("hostile archives are refused, naming the entry, and nothing is writte
       CHECK(entry.path().filename() != name);
     }
   }
-  for (const char* id : {"ESX-1000039", "ESX-1000050", "ESX-1000070"}) CHECK_FALSE(fs::exists(f.bundle_dir("3.0.1", id)));
+  for (const char* id : {"ESX-1000039", "ESX-1000050", "ESX-1000070"})
+    CHECK_FALSE(fs::exists(f.bundle_dir("3.0.1", id)));
   CHECK(f.bundle_matches_site("3.0.1", "ESX-1001724"));
   // Nothing of the refused bundles is left in staging either.
   for (const auto& entry : fs::directory_iterator(f.dest / ".esxmirror" / "staging")) {

@@ -24,8 +24,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kVersions = {"--esx-version", "3.0.1", "--esx-version", "3.0.2",
-                                            "--esx-version", "8.0.3"};
+const std::vector<std::string> kVersions = {"--esx-version", "3.0.1",         "--esx-version",
+                                            "3.0.2",         "--esx-version", "8.0.3"};
 
 // What a mirror serves: every file and link under `dest` but .esxmirror/ (the per-mirror state), files by
 // their bytes, links by their target.
@@ -49,8 +49,8 @@ FileTree served_tree(const fs::path& dest) {
 // A downstream tier: `esxmirror sync` of `sources` into `dest`, with the report at `report`.
 ProcessResult sync_tier(const DepotFixture& f, const std::vector<std::string>& sources, const fs::path& dest,
                         const fs::path& report) {
-  std::vector<std::string> args = {"sync", "--dest", dest.string(), "--config", f.config.string(), "--report",
-                                   report.string()};
+  std::vector<std::string> args = {"sync",     "--dest",       dest.string(), "--config", f.config.string(),
+                                   "--report", report.string()};
   for (const std::string& source : sources) args.insert(args.end(), {"--source", source});
   args.insert(args.end(), kVersions.begin(), kVersions.end());
   return run_process(binary_path(), args);
@@ -129,9 +129,10 @@ TEST_CASE("tiers: nginx serves a mirror with the README's recipe: content types,
   }
 }
 
-TEST_CASE("tiers: a mirror of a mirror of a mirror behind nginx ends byte-identical, and its next run downloads "
-          "nothing",
-          "[tiers]") {
+TEST_CASE(
+    "tiers: a mirror of a mirror of a mirror behind nginx ends byte-identical, and its next run downloads "
+    "nothing",
+    "[tiers]") {
   DepotFixture f(SampleDepot::standard(small_vibs()), SampleSite::standard());
   const fs::path head_report = f.tmp / "head-office.json";
   std::vector<std::string> tier1_args = {"--source", f.server.index_url(), "--report", head_report.string()};
@@ -225,8 +226,8 @@ TEST_CASE("tiers: a mirror of a mirror of a mirror behind nginx ends byte-identi
     REQUIRE(grown.size() > head_office.size());
 
     nginx1.reset_requests();
-    std::vector<std::string> args = {"sync", "--dest", site.string(), "--config", f.config.string(), "--report",
-                                     report.string()};
+    std::vector<std::string> args = {"sync",     "--dest",       site.string(), "--config", f.config.string(),
+                                     "--report", report.string()};
     for (const std::string& source : sources) args.insert(args.end(), {"--source", source});
     args.insert(args.end(), kVersions.begin(), kVersions.end());
     args.insert(args.end(), {"--esx-version", "8.0.4"});
@@ -246,9 +247,10 @@ TEST_CASE("tiers: a mirror of a mirror of a mirror behind nginx ends byte-identi
   }
 }
 
-TEST_CASE("tiers: a file upstream that is not what its manifest lists fails only its bundle, and a missing manifest is "
-          "exit 4",
-          "[tiers]") {
+TEST_CASE(
+    "tiers: a file upstream that is not what its manifest lists fails only its bundle, and a missing manifest is "
+    "exit 4",
+    "[tiers]") {
   MirrorFixture f;  // the legacy site alone
   ProcessResult tier1 = f.sync({"--esx-version", "3.0.1"});
   INFO(tier1.all());
@@ -263,9 +265,17 @@ TEST_CASE("tiers: a file upstream that is not what its manifest lists fails only
   NginxServer nginx(ESXMIRROR_NGINX_RECIPE, f.dest, f.tmp / "nginx");
 
   const fs::path site = f.tmp / "site", report = f.tmp / "report.json";
-  std::vector<std::string> args = {"sync",          "--source", nginx.url("manifest.json"), "--dest", site.string(),
-                                   "--config",      f.config.string(), "--report", report.string(),
-                                   "--esx-version", "3.0.1"};
+  std::vector<std::string> args = {"sync",
+                                   "--source",
+                                   nginx.url("manifest.json"),
+                                   "--dest",
+                                   site.string(),
+                                   "--config",
+                                   f.config.string(),
+                                   "--report",
+                                   report.string(),
+                                   "--esx-version",
+                                   "3.0.1"};
   ProcessResult r = run_process(binary_path(), args);
   INFO(r.all());
   CHECK(r.exit_code == 1);
@@ -274,7 +284,8 @@ TEST_CASE("tiers: a file upstream that is not what its manifest lists fails only
   CHECK_FALSE(fs::exists(site / "3.0.1" / "2007-03-29_ESX-1000039"));
   // Fetched twice (once more after the mismatch), then given up.
   int asked = 0;
-  for (const NginxRequest& request : nginx.requests()) asked += request.uri == "/3.0.1/2007-03-29_ESX-1000039/contents.xml";
+  for (const NginxRequest& request : nginx.requests())
+    asked += request.uri == "/3.0.1/2007-03-29_ESX-1000039/contents.xml";
   CHECK(asked == 2);
   // Every other bundle is placed as upstream has it.
   const FileTree upstream = served_tree(f.dest), mirrored = served_tree(site);

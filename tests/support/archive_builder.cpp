@@ -5,12 +5,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace esxmirror::testing {
 namespace {
@@ -204,11 +204,10 @@ std::vector<ArchiveEntry> bundle_entries(const std::string& bundle, std::size_t 
   std::string rpm_list;
   std::size_t assigned = 0;
   for (std::size_t i = 0; i < rpm_count; ++i) {
-    const std::size_t size = i + 1 == rpm_count ? approx_bytes - assigned
-                                                : static_cast<std::size_t>(approx_bytes * weights[i] / weight_sum);
+    const std::size_t size =
+        i + 1 == rpm_count ? approx_bytes - assigned : static_cast<std::size_t>(approx_bytes * weights[i] / weight_sum);
     assigned += size;
-    const std::string name =
-        std::string(kPackages[i]) + "-3.0.0-" + std::to_string(10000 + seed % 90000) + ".i386.rpm";
+    const std::string name = std::string(kPackages[i]) + "-3.0.0-" + std::to_string(10000 + seed % 90000) + ".i386.rpm";
     entries.push_back({bundle + "/" + name, ArchiveEntry::Type::file, random.bytes(size), "", 0644});
     rpm_list += "    <rpm size=\"" + std::to_string(size) + "\">" + name + "</rpm>\n";
   }

@@ -9,7 +9,7 @@ namespace esxmirror::testing {
 
 struct ArchiveEntry {
   enum class Type { file, directory, symlink, hardlink, char_device, fifo };
-  std::string path;         // as stored in the archive, verbatim (may be "../x" or "/etc/x" on purpose)
+  std::string path;  // as stored in the archive, verbatim (may be "../x" or "/etc/x" on purpose)
   Type type = Type::file;
   std::string content;      // files
   std::string link_target;  // symlink / hardlink target, verbatim

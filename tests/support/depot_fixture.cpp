@@ -40,7 +40,7 @@ DepotFixture::DepotFixture(SampleDepot served, SampleSite site, const TlsIdentit
 }
 
 std::vector<std::string> DepotFixture::sync_args(const std::vector<std::string>& args, const fs::path& to) const {
-  std::vector<std::string> all = {"sync",   "--source", source(),    "--token-file", token_file.string(),
+  std::vector<std::string> all = {"sync",   "--source",  source(),   "--token-file", token_file.string(),
                                   "--dest", to.string(), "--config", config.string()};
   all.insert(all.end(), args.begin(), args.end());
   return all;
@@ -131,7 +131,8 @@ std::vector<std::string> tree_differences(const FileTree& got, const FileTree& w
   std::vector<std::string> out;
   for (const auto& [path, bytes] : want) {
     const auto found = got.find(path);
-    if (found == got.end()) out.push_back("missing " + path);
+    if (found == got.end())
+      out.push_back("missing " + path);
     else if (found->second != bytes)
       out.push_back(path + " differs (" + std::to_string(found->second.size()) + " bytes, want " +
                     std::to_string(bytes.size()) + ")");

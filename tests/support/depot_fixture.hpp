@@ -47,7 +47,7 @@ class DepotFixture {
   }
   // Replaces the token file's content and mode.
   void write_token(const std::string& text, std::filesystem::perms mode = std::filesystem::perms::owner_read |
-                                                                           std::filesystem::perms::owner_write);
+                                                                          std::filesystem::perms::owner_write);
   // Adds settings to the config file.
   void configure(const std::string& toml) const;
 

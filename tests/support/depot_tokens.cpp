@@ -7,20 +7,25 @@ namespace esxmirror::testing {
 namespace {
 
 bool under_mount(const std::string& path, const std::vector<std::string>& mounts) {
-  return std::any_of(mounts.begin(), mounts.end(),
-                     [&](const std::string& mount) { return path.rfind(mount, 0) == 0; });
+  return std::any_of(mounts.begin(), mounts.end(), [&](const std::string& mount) { return path.rfind(mount, 0) == 0; });
 }
 
 }  // namespace
 
 const char* verdict_name(TokenVerdict verdict) {
   switch (verdict) {
-    case TokenVerdict::not_depot: return "";
-    case TokenVerdict::valid: return "valid";
-    case TokenVerdict::expired: return "expired";
-    case TokenVerdict::invalid: return "invalid";
-    case TokenVerdict::missing: return "missing";
-    case TokenVerdict::not_entitled: return "not-entitled";
+    case TokenVerdict::not_depot:
+      return "";
+    case TokenVerdict::valid:
+      return "valid";
+    case TokenVerdict::expired:
+      return "expired";
+    case TokenVerdict::invalid:
+      return "invalid";
+    case TokenVerdict::missing:
+      return "missing";
+    case TokenVerdict::not_entitled:
+      return "not-entitled";
   }
   return "";
 }

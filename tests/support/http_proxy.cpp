@@ -16,8 +16,7 @@ namespace esxmirror::testing {
 namespace {
 
 bool iequals(const std::string& a, const char* b) {
-  return a.size() == std::char_traits<char>::length(b) &&
-         std::equal(a.begin(), a.end(), b, [](char x, char y) {
+  return a.size() == std::char_traits<char>::length(b) && std::equal(a.begin(), a.end(), b, [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
@@ -25,8 +24,7 @@ bool iequals(const std::string& a, const char* b) {
 // Hop-by-hop headers (RFC 9110 §7.6.1) and the ones httplib sets itself: never passed on.
 bool hop_by_hop(const std::string& name) {
   for (const char* h : {"connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
-                        "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
-                        "accept-encoding"}) {
+                        "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding"}) {
     if (iequals(name, h)) return true;
   }
   return false;
@@ -65,10 +63,10 @@ std::string base64_encode(const std::string& bytes) {
 struct HttpProxy::Impl {
   mutable std::mutex mutex;
   std::vector<ProxiedRequest> log;
-  std::string expected_authorization;  // "Basic ..." or "" for none
+  std::string expected_authorization;       // "Basic ..." or "" for none
   std::unique_ptr<httplib::Server> server;  // forwards absolute-form requests, behind the front
   std::thread thread;
-  std::unique_ptr<ProxyFront> front;        // where clients connect: tunnels CONNECTs, relays the rest
+  std::unique_ptr<ProxyFront> front;  // where clients connect: tunnels CONNECTs, relays the rest
   int port = 0;
 
   void handle(const httplib::Request& request, httplib::Response& response);
@@ -135,8 +133,8 @@ void HttpProxy::Impl::handle(const httplib::Request& request, httplib::Response&
   client.set_follow_location(false);
   client.set_connection_timeout(5, 0);
   client.set_read_timeout(60, 0);
-  httplib::Result result = request.method == "HEAD" ? client.Head(path.c_str(), headers)
-                                                    : client.Get(path.c_str(), headers);
+  httplib::Result result =
+      request.method == "HEAD" ? client.Head(path.c_str(), headers) : client.Get(path.c_str(), headers);
   if (!result) {
     response.status = 502;
     response.set_content("bad gateway: " + httplib::to_string(result.error()) + "\n", "text/plain");

@@ -39,8 +39,8 @@ MirrorFixture::MirrorFixture(SampleSite site, const TlsIdentity& tls) : server(s
 }
 
 ProcessResult MirrorFixture::sync(const std::vector<std::string>& args) {
-  std::vector<std::string> all = {"sync", "--source", server.index_url(), "--dest", dest.string(),
-                                  "--config", config.string()};
+  std::vector<std::string> all = {"sync",        "--source", server.index_url(), "--dest",
+                                  dest.string(), "--config", config.string()};
   all.insert(all.end(), args.begin(), args.end());
   return run_process(binary_path(), all);
 }

@@ -106,10 +106,11 @@ bool NginxServer::start_on(int port) {
       << "  uwsgi_temp_path " << (dir / "uwsgi").string() << ";\n"
       << "  scgi_temp_path " << (dir / "scgi").string() << ";\n"
       << site_config(recipe_, port, root_) << "}\n";
-  nginx_ = std::make_unique<Child>(nginx_binary(),
-                                   std::vector<std::string>{"-p", dir.string() + "/", "-c", (dir / "nginx.conf").string(),
-                                                            "-e", (dir / "error.log").string()},
-                                   dir);
+  nginx_ =
+      std::make_unique<Child>(nginx_binary(),
+                              std::vector<std::string>{"-p", dir.string() + "/", "-c", (dir / "nginx.conf").string(),
+                                                       "-e", (dir / "error.log").string()},
+                              dir);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     if (answers(port)) {

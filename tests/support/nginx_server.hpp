@@ -16,7 +16,7 @@ namespace esxmirror::testing {
 // One line of nginx's access log, as the server's log_format writes it.
 struct NginxRequest {
   std::string method;
-  std::string uri;          // decoded path, no query
+  std::string uri;  // decoded path, no query
   int status = 0;
   std::uint64_t body_bytes = 0;
 };

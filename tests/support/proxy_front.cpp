@@ -78,8 +78,7 @@ std::string header_value(const std::string& head, const std::string& name) {
     if (end == std::string::npos || end == start) break;
     const std::string_view line(head.data() + start, end - start);
     const std::size_t colon = line.find(':');
-    if (colon == name.size() &&
-        std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+    if (colon == name.size() && std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         })) {
       std::string_view value = line.substr(colon + 1);
@@ -185,8 +184,9 @@ void ProxyFront::Impl::tunnel(int client, const std::string& bytes, std::size_t 
   if (!handlers.authorized(entry.proxy_authorization)) {
     entry.status = 407;
     handlers.record(entry);
-    write_all(client, "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test proxy\"\r\n"
-                      "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    write_all(client,
+              "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test proxy\"\r\n"
+              "Content-Length: 0\r\nConnection: close\r\n\r\n");
     return;
   }
   const std::optional<int> port = loopback_port(entry.target);

@@ -45,8 +45,8 @@ std::string days_after(const std::string& iso, int days) {
                                                     std::chrono::year(y), std::chrono::month(m), std::chrono::day(d))) +
                                                 std::chrono::days(days));
   char text[16];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()),
-                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()));
   return text;
 }
 
@@ -66,30 +66,72 @@ SampleDepot SampleDepot::standard(const SampleDepotOptions& options) {
   depot.zip_prefix_ = "vmw-";
   depot.options_ = options;
 
-  const Component base{"VMware", "bootbank", "esx-base", "ESXi base system", "ESXi", "important", "enhancement",
-                       "patch", "", 1.0, 0};
-  const Component update{"VMware", "bootbank", "esx-update", "ESXi Install/Upgrade Tools", "esx-update", "important",
-                         "enhancement", "patch", "", 0.15, 0};
-  const Component vsan{"VMware", "bootbank", "vsan", "vSAN for ESXi", "VMware-vSAN", "important", "enhancement",
-                       "patch", "", 0.6, 0};
-  const Component health{"VMware", "bootbank", "vsanhealth", "vSAN health service", "VMware-vsanhealth", "moderate",
-                         "enhancement", "patch", "", 0.3, 0};
-  const Component xserver{"VMware", "bootbank", "esx-xserver", "X server for ESXi", "VMware-esx-xserver", "low",
-                          "bugfix", "patch", "", 0.01, 0};
-  const Component ne1000{"VMW", "bootbank", "ne1000", "Network driver for Intel(R) PRO/1000 Family Adapters",
-                         "Intel-ne1000", "moderate", "bugfix", "patch", "0.9.0-2vmw", 0.008, 0};
-  const Component vmkusb{"VMware", "bootbank", "vmkusb", "USB Native Driver for VMware", "VMware-vmkusb", "moderate",
-                         "bugfix", "patch", "0.1-8vmw", 0.02, 0};
-  const Component nvme{"VMware", "bootbank", "nvme-pcie", "Non-Volatile memory controller driver", "VMware-NVMe-PCIe",
-                       "important", "bugfix", "patch", "1.2.4.11-1vmw", 0.004, 0};
-  const Component lsi{"Broadcom", "bootbank", "lsi-mr3", "Broadcom MegaRAID SAS driver", "Broadcom-lsi-mr3",
-                      "moderate", "bugfix", "patch", "7.726.02.00-1OEM", 0.03, 0};
-  const Component tools{"VMware", "locker", "tools-light", "VMware Tools for ESXi", "VMware-VM-Tools", "moderate",
-                        "enhancement", "extension", "tools", 0.5, 0};
-  const Component esxio_base{"VMware", "bootbank", "esxio-base", "ESXio base system", "ESXio", "important",
-                             "enhancement", "patch", "", 0.7, 0};
-  const Component esxio_combiner{"VMware", "bootbank", "esxio-combiner", "ESXio combiner", "ESXio", "important",
-                                 "enhancement", "patch", "", 0.003, 0};
+  const Component base{
+      "VMware", "bootbank", "esx-base", "ESXi base system", "ESXi", "important", "enhancement", "patch", "", 1.0, 0};
+  const Component update{"VMware",
+                         "bootbank",
+                         "esx-update",
+                         "ESXi Install/Upgrade Tools",
+                         "esx-update",
+                         "important",
+                         "enhancement",
+                         "patch",
+                         "",
+                         0.15,
+                         0};
+  const Component vsan{
+      "VMware", "bootbank", "vsan", "vSAN for ESXi", "VMware-vSAN", "important", "enhancement", "patch", "", 0.6, 0};
+  const Component health{"VMware",
+                         "bootbank",
+                         "vsanhealth",
+                         "vSAN health service",
+                         "VMware-vsanhealth",
+                         "moderate",
+                         "enhancement",
+                         "patch",
+                         "",
+                         0.3,
+                         0};
+  const Component xserver{
+      "VMware", "bootbank", "esx-xserver", "X server for ESXi", "VMware-esx-xserver", "low", "bugfix", "patch", "",
+      0.01,     0};
+  const Component ne1000{"VMW",          "bootbank", "ne1000", "Network driver for Intel(R) PRO/1000 Family Adapters",
+                         "Intel-ne1000", "moderate", "bugfix", "patch",
+                         "0.9.0-2vmw",   0.008,      0};
+  const Component vmkusb{"VMware",        "bootbank", "vmkusb", "USB Native Driver for VMware",
+                         "VMware-vmkusb", "moderate", "bugfix", "patch",
+                         "0.1-8vmw",      0.02,       0};
+  const Component nvme{"VMware",
+                       "bootbank",
+                       "nvme-pcie",
+                       "Non-Volatile memory controller driver",
+                       "VMware-NVMe-PCIe",
+                       "important",
+                       "bugfix",
+                       "patch",
+                       "1.2.4.11-1vmw",
+                       0.004,
+                       0};
+  const Component lsi{"Broadcom",         "bootbank", "lsi-mr3", "Broadcom MegaRAID SAS driver",
+                      "Broadcom-lsi-mr3", "moderate", "bugfix",  "patch",
+                      "7.726.02.00-1OEM", 0.03,       0};
+  const Component tools{"VMware",
+                        "locker",
+                        "tools-light",
+                        "VMware Tools for ESXi",
+                        "VMware-VM-Tools",
+                        "moderate",
+                        "enhancement",
+                        "extension",
+                        "tools",
+                        0.5,
+                        0};
+  const Component esxio_base{
+      "VMware", "bootbank", "esxio-base", "ESXio base system", "ESXio", "important", "enhancement", "patch", "",
+      0.7,      0};
+  const Component esxio_combiner{
+      "VMware", "bootbank", "esxio-combiner", "ESXio combiner", "ESXio", "important", "enhancement", "patch", "",
+      0.003,    0};
 
   depot.add_release("7.0", "7.0.2", "embeddedEsx", "17630552", "2021-03-09", false,
                     {base, update, vsan, ne1000, vmkusb, nvme, lsi, tools});
@@ -124,12 +166,39 @@ SampleDepot SampleDepot::addon(const SampleDepotOptions& options) {
   depot.zip_prefix_ = "DEL-";
   depot.options_ = options;
   depot.options_.absolute_url_inside = depot.options_.absolute_url_outside = false;
-  const Component idrac{"DEL", "bootbank", "dellemc-osname-idrac", "Dell EMC iDRAC OS name", "DEL-idrac", "moderate",
-                        "enhancement", "extension", "3.0.0-1OEM", 0.02, 0};
-  const Component ism{"DEL", "bootbank", "dcism", "Dell iDRAC Service Module", "DEL-dcism", "moderate",
-                      "enhancement", "extension", "5.2.0.0-3204", 0.4, 0};
-  const Component qedentv{"QLC", "bootbank", "qedentv", "QLogic FastLinQ 10/25/40/50/100 GbE driver", "QLC-qedentv",
-                          "important", "bugfix", "extension", "3.40.26.0-1OEM", 0.2, 0};
+  const Component idrac{"DEL",
+                        "bootbank",
+                        "dellemc-osname-idrac",
+                        "Dell EMC iDRAC OS name",
+                        "DEL-idrac",
+                        "moderate",
+                        "enhancement",
+                        "extension",
+                        "3.0.0-1OEM",
+                        0.02,
+                        0};
+  const Component ism{"DEL",
+                      "bootbank",
+                      "dcism",
+                      "Dell iDRAC Service Module",
+                      "DEL-dcism",
+                      "moderate",
+                      "enhancement",
+                      "extension",
+                      "5.2.0.0-3204",
+                      0.4,
+                      0};
+  const Component qedentv{"QLC",
+                          "bootbank",
+                          "qedentv",
+                          "QLogic FastLinQ 10/25/40/50/100 GbE driver",
+                          "QLC-qedentv",
+                          "important",
+                          "bugfix",
+                          "extension",
+                          "3.40.26.0-1OEM",
+                          0.2,
+                          0};
   depot.add_release("7.0", "7.0.3", "embeddedEsx", "18644231", "2021-11-30", false, {idrac, ism, qedentv});
   depot.add_release("8.0", "8.0.3", "embeddedEsx", "24022510", "2024-07-30", false, {ism, qedentv});
   // The 8.0.3 addon ships the 7.0.3 idrac VIB too: one VIB shared between the lines.
@@ -194,29 +263,39 @@ void SampleDepot::add_release(const std::string& line, const std::string& versio
     vib.name = component.name;
     vib.summary = component.summary;
     vib.release_date = date;
-    if (component.driver.empty()) vib.version = version + "-0.0." + build;
+    if (component.driver.empty())
+      vib.version = version + "-0.0." + build;
     else if (component.driver == "tools")
       vib.version = "12." + u + ".0." + std::to_string(std::stoul(build) - 1000) + "-" + build;
-    else vib.version = component.driver + "." + line_digits(line) + u + ".0.0." + build;
+    else
+      vib.version = component.driver + "." + line_digits(line) + u + ".0.0." + build;
     const double spread = 0.6 + 0.4 * static_cast<double>(seed_of(vib.id()) % 1000) / 1000.0;
-    vib.payload_bytes = component.payload_bytes != 0
-                            ? component.payload_bytes
-                            : options_.min_vib_bytes + static_cast<std::size_t>(static_cast<double>(
-                                  options_.max_vib_bytes - options_.min_vib_bytes) * component.weight * spread);
+    vib.payload_bytes =
+        component.payload_bytes != 0
+            ? component.payload_bytes
+            : options_.min_vib_bytes +
+                  static_cast<std::size_t>(static_cast<double>(options_.max_vib_bytes - options_.min_vib_bytes) *
+                                           component.weight * spread);
     const std::string id = vib.id();
     components_[vib.name] = component;
     image[vib.name] = id;
     if (vibs_.emplace(id, vib).second) release.new_vib_ids.push_back(id);
 
     // Components that share a bulletin prefix in this release share one bulletin.
-    const std::string bulletin_id = component.bulletin + "_" + (component.driver.empty() ? vib.version : version +
-                                                                "-0.0." + build);
+    const std::string bulletin_id =
+        component.bulletin + "_" + (component.driver.empty() ? vib.version : version + "-0.0." + build);
     SampleBulletin& bulletin = bulletins_[bulletin_id];
     if (bulletin.id.empty()) {
       const bool base = component.bulletin == "ESXi";
-      bulletin = {bulletin_id, component.summary, security && base ? "critical" : component.severity,
-                  security && base ? "security" : component.category, component.release_type, date,
-                  component.type == "locker" ? line + ".*" : version, product, {}};
+      bulletin = {bulletin_id,
+                  component.summary,
+                  security && base ? "critical" : component.severity,
+                  security && base ? "security" : component.category,
+                  component.release_type,
+                  date,
+                  component.type == "locker" ? line + ".*" : version,
+                  product,
+                  {}};
     }
     bulletin.vib_ids.push_back(id);
     bulletin_of_[id] = bulletin_id;

@@ -35,7 +35,7 @@ struct SampleVib {
 };
 
 struct SampleBulletin {
-  std::string id;            // "ESXi_8.0.3-0.0.24022510"
+  std::string id;  // "ESXi_8.0.3-0.0.24022510"
   std::string summary;
   std::string severity;      // "critical", "important", "moderate"
   std::string category;      // "security", "bugfix", "enhancement"
@@ -47,22 +47,22 @@ struct SampleBulletin {
 };
 
 struct SampleRelease {
-  std::string line;          // "8.0"
-  std::string version;       // "8.0.3"
-  std::string product;       // "embeddedEsx" or "esxio"
-  std::string build;         // "24022510"
-  std::string release_date;  // ISO date
-  std::string zip_name;      // "vmw-ESXi-8.0.3-metadata.zip"
-  std::vector<std::string> vib_ids;      // every VIB the metadata zip references (the release's image)
-  std::vector<std::string> new_vib_ids;  // those no earlier release of the depot referenced
+  std::string line;                       // "8.0"
+  std::string version;                    // "8.0.3"
+  std::string product;                    // "embeddedEsx" or "esxio"
+  std::string build;                      // "24022510"
+  std::string release_date;               // ISO date
+  std::string zip_name;                   // "vmw-ESXi-8.0.3-metadata.zip"
+  std::vector<std::string> vib_ids;       // every VIB the metadata zip references (the release's image)
+  std::vector<std::string> new_vib_ids;   // those no earlier release of the depot referenced
   std::vector<SampleBulletin> bulletins;  // for every VIB of the image (older ones keep their dates)
-  std::vector<std::string> profiles;     // image profile names
+  std::vector<std::string> profiles;      // image profile names
 };
 
 struct SampleDepotOptions {
-  std::size_t min_vib_bytes = 4 * 1024;     // VIB payload sizes spread between these, per VIB
+  std::size_t min_vib_bytes = 4 * 1024;  // VIB payload sizes spread between these, per VIB
   std::size_t max_vib_bytes = 1024 * 1024;
-  bool esxio = true;                        // an esxio 8.0.3 entry and zip beside the embeddedEsx ones
+  bool esxio = true;  // an esxio 8.0.3 entry and zip beside the embeddedEsx ones
   // One 8.0.3 VIB written as an absolute URL into the depot (base_url() + its path), and one written as
   // an absolute URL outside it (beside the depot: "<base_url>../outside/..."). See set_base_url().
   bool absolute_url_inside = false;
@@ -147,9 +147,9 @@ class SampleDepot {
   std::string base_url_ = "http://depot.invalid/";
   std::string inside_vib_, outside_vib_;  // ids written as absolute URLs (when the options ask)
   std::vector<SampleRelease> releases_;
-  std::map<std::string, Component> components_;        // by VIB name: what a new release updates from
-  std::map<std::string, SampleBulletin> bulletins_;    // by id
-  std::map<std::string, std::string> bulletin_of_;     // VIB id -> the bulletin that introduced it
+  std::map<std::string, Component> components_;      // by VIB name: what a new release updates from
+  std::map<std::string, SampleBulletin> bulletins_;  // by id
+  std::map<std::string, std::string> bulletin_of_;   // VIB id -> the bulletin that introduced it
   std::map<std::string, SampleVib> vibs_;
   std::map<std::string, std::shared_ptr<const std::string>> files_;
 };

@@ -13,11 +13,20 @@ std::string escape(const std::string& text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -40,20 +49,36 @@ std::string payload_name(const SampleVib& vib) { return vib.name.substr(0, 15); 
 std::string descriptor_body(const SampleVib& vib) {
   const std::string date = vib.release_date + "T00:00:00.000000+00:00";
   return "<vib version=\"5.0\">\n"
-         "  <type>" + vib.type + "</type>\n"
-         "  " + element("name", vib.name) + "\n"
-         "  " + element("version", vib.version) + "\n"
-         "  " + element("vendor", vib.vendor) + "\n"
-         "  " + element("summary", vib.summary) + "\n"
-         "  " + element("description", vib.summary) + "\n"
-         "  <release-date>" + date + "</release-date>\n"
+         "  <type>" +
+         vib.type +
+         "</type>\n"
+         "  " +
+         element("name", vib.name) +
+         "\n"
+         "  " +
+         element("version", vib.version) +
+         "\n"
+         "  " +
+         element("vendor", vib.vendor) +
+         "\n"
+         "  " +
+         element("summary", vib.summary) +
+         "\n"
+         "  " +
+         element("description", vib.summary) +
+         "\n"
+         "  <release-date>" +
+         date +
+         "</release-date>\n"
          "  <urls>\n    <url key=\"kb\">https://knowledge.broadcom.com/external/article?legacyId=97427</url>\n"
          "  </urls>\n"
          "  <relationships>\n    <depends>\n      <constraint name=\"vmkapi_2_12_0_0\"/>\n    </depends>\n"
          "    <conflicts/>\n    <replaces/>\n    <provides/>\n    <compatibleWith/>\n  </relationships>\n"
          "  <software-tags/>\n"
          "  <system-requires>\n    <maintenance-mode>true</maintenance-mode>\n  </system-requires>\n"
-         "  <file-list>\n    <file>usr/lib/vmware/" + vib.name + "/README</file>\n  </file-list>\n"
+         "  <file-list>\n    <file>usr/lib/vmware/" +
+         vib.name +
+         "/README</file>\n  </file-list>\n"
          "  <acceptance-level>certified</acceptance-level>\n"
          "  <live-install-allowed>false</live-install-allowed>\n"
          "  <live-remove-allowed>false</live-remove-allowed>\n"
@@ -66,10 +91,13 @@ std::string descriptor_body(const SampleVib& vib) {
 std::string payloads(const SampleVib& vib) {
   const std::string fake = std::string(64, 'e');
   return "  <payloads>\n    <payload name=\"" + payload_name(vib) + "\" type=\"vgz\" size=\"" +
-         std::to_string(vib.payload_bytes) + "\">\n"
-         "      <checksum checksum-type=\"sha-256\">" + fake + "</checksum>\n"
-         "      <checksum checksum-type=\"sha-256\" verify-process=\"gunzip\">" + std::string(64, 'f') +
-         "</checksum>\n    </payload>\n  </payloads>\n";
+         std::to_string(vib.payload_bytes) +
+         "\">\n"
+         "      <checksum checksum-type=\"sha-256\">" +
+         fake +
+         "</checksum>\n"
+         "      <checksum checksum-type=\"sha-256\" verify-process=\"gunzip\">" +
+         std::string(64, 'f') + "</checksum>\n    </payload>\n  </payloads>\n";
 }
 
 std::string vib_document(const SampleVib& vib) {
@@ -100,8 +128,8 @@ std::string bulletin_head(const SampleBulletin& bulletin, const std::string& ind
 
 std::string bulletin_document(const SampleBulletin& bulletin) {
   std::string out = "<bulletin>" + bulletin_head(bulletin, "") +
-                    element("releaseDate", bulletin.release_date + "T00:00:00") + "<platforms>" +
-                    platform(bulletin) + "</platforms><vibList>";
+                    element("releaseDate", bulletin.release_date + "T00:00:00") + "<platforms>" + platform(bulletin) +
+                    "</platforms><vibList>";
   for (const std::string& id : bulletin.vib_ids) out += element("vibID", id);
   return out + "</vibList></bulletin>\n";
 }
@@ -112,15 +140,14 @@ void append_vmware_bulletin(std::string& out, const SampleBulletin& bulletin,
   out += "    " + element("releaseDate", bulletin.release_date + "T00:00:00.000000+00:00") + "\n";
   out += "    <platforms>\n      " + platform(bulletin) + "\n    </platforms>\n    <vibList>\n";
   for (const SampleVib* vib : vibs) {
-    out += "      <vib>\n        <vibVersion>5.0</vibVersion>\n        " + element("vibID", vib->id()) +
-           "\n        " + element("name", vib->name) + "\n        " + element("version", vib->version) +
-           "\n        " + element("vendor", vib->vendor) + "\n        " + element("vibType", vib->type) +
-           "\n        " + element("summary", vib->summary) +
-           "\n        <vibFile>\n          <sourceUrl></sourceUrl>\n          " +
-           element("relativePath", vib->relative_path) + "\n          <packedSize>" +
-           std::to_string(vib->listed_size) + "</packedSize>\n          <checksum>\n"
-           "            <checksumType>sha-256</checksumType>\n            <checksum>" + vib->listed_sha256 +
-           "</checksum>\n          </checksum>\n        </vibFile>\n      </vib>\n";
+    out += "      <vib>\n        <vibVersion>5.0</vibVersion>\n        " + element("vibID", vib->id()) + "\n        " +
+           element("name", vib->name) + "\n        " + element("version", vib->version) + "\n        " +
+           element("vendor", vib->vendor) + "\n        " + element("vibType", vib->type) + "\n        " +
+           element("summary", vib->summary) + "\n        <vibFile>\n          <sourceUrl></sourceUrl>\n          " +
+           element("relativePath", vib->relative_path) + "\n          <packedSize>" + std::to_string(vib->listed_size) +
+           "</packedSize>\n          <checksum>\n"
+           "            <checksumType>sha-256</checksumType>\n            <checksum>" +
+           vib->listed_sha256 + "</checksum>\n          </checksum>\n        </vibFile>\n      </vib>\n";
   }
   out += "    </vibList>\n  </bulletin>\n";
 }
@@ -165,7 +192,7 @@ std::string vib_file(const SampleVib& vib, const std::string& payload) {
 }
 
 std::vector<std::pair<std::string, std::string>> metadata_members(const SampleRelease& release,
-                                                                   const std::map<std::string, SampleVib>& vibs) {
+                                                                  const std::map<std::string, SampleVib>& vibs) {
   std::vector<std::pair<std::string, std::string>> members;
   members.reserve(release.vib_ids.size() + release.bulletins.size() + release.profiles.size() + 2);
   members.emplace_back("vendor-index.xml", "<metaList>\n" + metadata_entry(release) + "</metaList>\n");

@@ -25,6 +25,6 @@ std::string vib_file(const SampleVib& vib, const std::string& payload);
 
 // Every member of `release`'s metadata zip, (name, bytes) in zip order; `vibs` holds every VIB it names.
 std::vector<std::pair<std::string, std::string>> metadata_members(const SampleRelease& release,
-                                                                   const std::map<std::string, SampleVib>& vibs);
+                                                                  const std::map<std::string, SampleVib>& vibs);
 
 }  // namespace esxmirror::testing::depot_render

@@ -39,9 +39,7 @@ class Html {
     return "<" + name(tag) + attributes + ">";
   }
   std::string close(const std::string& tag) const { return "</" + name(tag) + ">"; }
-  std::string wrap(const std::string& tag, const std::string& inner) const {
-    return open(tag) + inner + close(tag);
-  }
+  std::string wrap(const std::string& tag, const std::string& inner) const { return open(tag) + inner + close(tag); }
   std::string attr(const std::string& key, const std::string& value) const {
     return " " + name(key) + "=" + quote_ + value + quote_;
   }
@@ -63,9 +61,8 @@ std::string page_head(const Html& h, const std::string& title) {
          h.open("head") + "\n" + h.wrap("title", title) + "\n" +
          h.open("link", h.attr("rel", "stylesheet") + h.attr("href", "/css/vmware.css")) + "\n" + h.close("head") +
          "\n" + h.open("body") + "\n" + h.open("a", h.attr("name", "top")) + h.close("a") + "\n" +
-         h.open("div", h.attr("id", "nav")) + h.link("/", "Home") + " | " + h.link("/download/", "Downloads") +
-         " | " + h.link("vi3_patches.html", "VI3 Patches") + " | " + h.link("/support/", "Support") +
-         h.close("div") + "\n";
+         h.open("div", h.attr("id", "nav")) + h.link("/", "Home") + " | " + h.link("/download/", "Downloads") + " | " +
+         h.link("vi3_patches.html", "VI3 Patches") + " | " + h.link("/support/", "Support") + h.close("div") + "\n";
 }
 
 std::string page_foot(const Html& h) {
@@ -81,7 +78,7 @@ std::string download_href(const SamplePatch& patch, const std::string& bundle_pa
   else if (patch.dialect == 1)
     href = "../../" + bundle_path;  // pages live in download/vi/, dialect-1 bundles in software/vi/
   else
-    href = patch.id + ".tgz";       // dialect-2 bundles sit next to their page
+    href = patch.id + ".tgz";  // dialect-2 bundles sit next to their page
   if (patch.entity_in_link) {
     // What old page generators did: an encoded dot and an encoded '&' in a tracking query.
     replace_all(href, ".tgz", "&#46;tgz");
@@ -95,8 +92,10 @@ std::string dialect1_body(const Html& h, const SamplePatch& patch, const std::st
   for (const auto& version : patch.versions)
     body += h.wrap("h2", "Download Patch " + patch.id + " for VMware ESX Server " + version) + "\n";
   body += h.wrap("p", h.wrap("b", "Released " + patch.date_text)) + "\n";
-  body += h.wrap("p", "This patch fixes issues in the service console and the VMkernel. Read the release "
-                      "notes before installing it.") + "\n";
+  body += h.wrap("p",
+                 "This patch fixes issues in the service console and the VMkernel. Read the release "
+                 "notes before installing it.") +
+          "\n";
   body += h.wrap("p", h.wrap("b", "Classification:") + " " + patch.classification) + "\n";
   if (!patch.supersedes.empty()) body += h.wrap("p", "Supersedes: " + join(patch.supersedes, ", ")) + "\n";
   if (patch.kb_note) {
@@ -151,9 +150,12 @@ std::string date_text(const std::string& iso, int form) {
   const int month = std::stoi(iso.substr(5, 2));
   const int day = std::stoi(iso.substr(8, 2));
   switch (form % 3) {
-    case 0: return std::to_string(month) + "/" + std::to_string(day) + "/" + iso.substr(2, 2);
-    case 1: return std::string(kMonths[month - 1]) + " " + std::to_string(day) + ", " + std::to_string(year);
-    default: return iso;
+    case 0:
+      return std::to_string(month) + "/" + std::to_string(day) + "/" + iso.substr(2, 2);
+    case 1:
+      return std::string(kMonths[month - 1]) + " " + std::to_string(day) + ", " + std::to_string(year);
+    default:
+      return iso;
   }
 }
 
@@ -266,8 +268,8 @@ SampleSite SampleSite::generated(std::size_t count, std::size_t bundle_bytes, co
     // Spread release dates over the years, one every ~3 days, in the three printed forms.
     const std::size_t days = i * 3;
     const std::size_t year = 2008 + days / 336, month = 1 + days % 336 / 28, day = 1 + days % 28;
-    p.iso_date = std::to_string(year) + (month < 10 ? "-0" : "-") + std::to_string(month) +
-                 (day < 10 ? "-0" : "-") + std::to_string(day);
+    p.iso_date = std::to_string(year) + (month < 10 ? "-0" : "-") + std::to_string(month) + (day < 10 ? "-0" : "-") +
+                 std::to_string(day);
     p.date_text = date_text(p.iso_date, static_cast<int>(i));
     p.dialect = i % 2 == 0 ? 1 : 2;
     p.bundle_bytes = bundle_bytes;
@@ -277,7 +279,8 @@ SampleSite SampleSite::generated(std::size_t count, std::size_t bundle_bytes, co
 }
 
 void SampleSite::add_patch(const SamplePatch& patch) {
-  if (patch.id.empty() || patch.kb.empty()) throw std::invalid_argument("SampleSite::add_patch: id and kb are required");
+  if (patch.id.empty() || patch.kb.empty())
+    throw std::invalid_argument("SampleSite::add_patch: id and kb are required");
   // Replace an existing patch in place (keeps index order), dropping its old page and bundle.
   auto existing = std::find_if(patches_.begin(), patches_.end(), [&](const auto& p) { return p.id == patch.id; });
   if (existing != patches_.end()) {
@@ -315,9 +318,7 @@ const SamplePatch& SampleSite::patch(const std::string& id) const {
   return *found;
 }
 
-std::string SampleSite::page_path(const std::string& id) const {
-  return "download/vi/" + patch(id).kb + "-patch.html";
-}
+std::string SampleSite::page_path(const std::string& id) const { return "download/vi/" + patch(id).kb + "-patch.html"; }
 
 std::string SampleSite::bundle_path(const std::string& id) const {
   const SamplePatch& p = patch(id);
@@ -356,7 +357,8 @@ void SampleSite::render_index() {
   page += h.wrap("h1", "VMware Infrastructure 3: ESX Server 3.0.x Patches") + "\n";
   page += h.wrap("p", "See also " + h.link("vc_patches.html", "VirtualCenter patches") + ", " +
                           h.link("/download/ws/ws_patches.html", "Workstation updates") + " and the " +
-                          h.link("/pdf/vi3_patch_guide.pdf", "patch management guide (PDF)") + ".") + "\n";
+                          h.link("/pdf/vi3_patch_guide.pdf", "patch management guide (PDF)") + ".") +
+          "\n";
   if (!patches_.empty())  // the same page linked twice: discovery must de-duplicate
     page += h.wrap("p", "Latest: " + h.link(patches_.back().kb + "-patch.html", patches_.back().id)) + "\n";
 
@@ -366,15 +368,17 @@ void SampleSite::render_index() {
     const SamplePatch& p = patches_[i];
     // Mix the link forms real index pages used: relative, root-relative and absolute.
     const std::string page_file = p.kb + "-patch.html";
-    const std::string href = i % 3 == 0 ? page_file
-                           : i % 3 == 1 ? std::string(base_token) + "download/vi/" + page_file
-                                        : "/download/vi/" + page_file;
+    const std::string href = i % 3 == 0   ? page_file
+                             : i % 3 == 1 ? std::string(base_token) + "download/vi/" + page_file
+                                          : "/download/vi/" + page_file;
     page += h.wrap("tr", h.wrap("td", h.link(href, p.id)) + h.wrap("td", p.date_text) +
-                             h.wrap("td", "ESX Server " + join(p.versions, ", "))) + "\n";
+                             h.wrap("td", "ESX Server " + join(p.versions, ", "))) +
+            "\n";
   }
   page += h.close("table") + "\n";
   page += h.wrap("p", "Questions? " + h.link("mailto:vi3-patches@vmware.com", "Contact support") + " or visit the " +
-                          h.link("http://www.vmware.com/support/kb/", "knowledge base") + ".") + "\n";
+                          h.link("http://www.vmware.com/support/kb/", "knowledge base") + ".") +
+          "\n";
   page += page_foot(h);
   files_[index_path()] = std::move(page);
 }

@@ -12,23 +12,23 @@
 namespace esxmirror::testing {
 
 struct SamplePatch {
-  std::string id;                       // bundle name, "ESX-1000039"
-  std::string kb;                       // page number: page is "<kb>-patch.html"
-  std::vector<std::string> versions;    // {"3.0.1"} or several
-  std::string date_text;                // as printed: "3/29/07", "March 29, 2007", "2007-03-29", "soon"
-  std::string iso_date;                 // what the parser must make of it ("" when unparseable)
-  int dialect = 1;                      // 1: <h2>Download Patch ... / Released; 2: the <TR><TD> table
+  std::string id;                     // bundle name, "ESX-1000039"
+  std::string kb;                     // page number: page is "<kb>-patch.html"
+  std::vector<std::string> versions;  // {"3.0.1"} or several
+  std::string date_text;              // as printed: "3/29/07", "March 29, 2007", "2007-03-29", "soon"
+  std::string iso_date;               // what the parser must make of it ("" when unparseable)
+  int dialect = 1;                    // 1: <h2>Download Patch ... / Released; 2: the <TR><TD> table
   bool md5_on_page = true;
   std::string classification = "General";
   std::vector<std::string> supersedes;
-  bool kb_note = false;                 // empty download filename, no bundle
+  bool kb_note = false;  // empty download filename, no bundle
   std::size_t bundle_bytes = 64 * 1024;
   // Page-writing variations (DESIGN §7).
   bool upper_case_tags = false;
   bool single_quotes = false;
   bool crlf = false;
-  bool absolute_link = false;           // download link absolute (else relative)
-  bool entity_in_link = false;          // link written with &amp; / &#46; entities
+  bool absolute_link = false;   // download link absolute (else relative)
+  bool entity_in_link = false;  // link written with &amp; / &#46; entities
 };
 
 // Lowercase hex md5 of `bytes` (what the pages print and what tests compare against).
@@ -49,22 +49,22 @@ class SampleSite {
   // `count` patches for one version, dialects alternating, each bundle about `bundle_bytes` (bench).
   static SampleSite generated(std::size_t count, std::size_t bundle_bytes, const std::string& version = "3.5.0");
 
-  void add_patch(const SamplePatch& patch);         // (re)generates its page and bundle, and the index
+  void add_patch(const SamplePatch& patch);  // (re)generates its page and bundle, and the index
   void remove_patch(const std::string& id);
   const std::vector<SamplePatch>& patches() const { return patches_; }
   const SamplePatch& patch(const std::string& id) const;
 
   // Paths relative to the site root, no leading '/'.
   static std::string index_path() { return "download/vi/vi3_patches.html"; }
-  std::string page_path(const std::string& id) const;    // "download/vi/<kb>-patch.html"
+  std::string page_path(const std::string& id) const;  // "download/vi/<kb>-patch.html"
   // Dialect 1: "software/vi/<id>.tgz" (like download3.vmware.com); dialect 2: next to its page,
   // "download/vi/<id>.tgz". "" for a KB note (no bundle).
   std::string bundle_path(const std::string& id) const;
 
   // Every served file: path -> bytes.
   const std::map<std::string, std::string>& files() const { return files_; }
-  void set_file(const std::string& path, std::string content);  // replace or add any file
-  std::string md5_of(const std::string& id) const;               // of the bundle as served now
+  void set_file(const std::string& path, std::string content);             // replace or add any file
+  std::string md5_of(const std::string& id) const;                         // of the bundle as served now
   std::vector<ArchiveEntry> bundle_contents(const std::string& id) const;  // what unpacking must yield
   // What the bundle directory must hold (DESIGN §5): bundle_contents with the archive's top directory
   // "<id>/" removed, so "contents.xml" is directly inside; the top directory itself is not listed.

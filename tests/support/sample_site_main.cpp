@@ -5,6 +5,8 @@
 // commands on stdin (--control), so one long-lived site serves several tools and counts each one's requests.
 #include <CLI/CLI.hpp>
 
+#include <pthread.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -16,10 +18,8 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
-#include <pthread.h>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "support/site_server.hpp"
@@ -129,8 +129,9 @@ std::string read_token(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Serves a generated legacy VMware patch site, and optionally sample online depots, on loopback "
-               "(demo, benchmark)."};
+  CLI::App app{
+      "Serves a generated legacy VMware patch site, and optionally sample online depots, on loopback "
+      "(demo, benchmark)."};
   std::string host = "127.0.0.1", port_file, version = "3.5.0", log_file, depot_port_file, token, token_file;
   std::string fresh_token;
   std::vector<std::string> expired_tokens;

@@ -25,8 +25,8 @@ ScopedEnv::~ScopedEnv() {
 }
 
 void clear_proxy_environment(ScopedEnv& env) {
-  for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-                           "no_proxy", "NO_PROXY"}) {
+  for (const char* name :
+       {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
     env.set(name, std::nullopt);
   }
 }

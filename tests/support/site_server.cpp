@@ -4,10 +4,10 @@
 // token) so tests can assert what the client actually fetched.
 #include "support/site_server.hpp"
 
-#include <sys/socket.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -29,10 +29,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using server_detail::BodyPlan;
+using server_detail::content_type_for;
 using server_detail::kListenBacklog;
 using server_detail::Mount;
 using server_detail::Resource;
-using server_detail::content_type_for;
 
 constexpr std::size_t kWriteChunk = 64 * 1024;
 
@@ -86,8 +86,8 @@ bool SiteServer::Impl::pause(int ms) const {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (std::chrono::steady_clock::now() < until) {
     if (stopping) return false;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        10ms, until - std::chrono::steady_clock::now()));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(10ms, until - std::chrono::steady_clock::now()));
   }
   return !stopping;
 }
@@ -100,31 +100,32 @@ void SiteServer::Impl::send(httplib::Response& response, const std::shared_ptr<H
     response.set_content("", type);
     return;
   }
-  response.set_content_provider(
-      plan.announced, type,
-      [this, hit, plan](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-        if (offset >= plan.send || stopping) return false;  // drop the connection: the body stays short
-        std::size_t chunk = std::min(kWriteChunk, plan.send - offset);
-        if (plan.drip_bytes_per_s > 0) {
-          chunk = std::min(chunk, std::max<std::size_t>(1, plan.drip_bytes_per_s / 10));
-          if (!pause(static_cast<int>(chunk * 1000 / plan.drip_bytes_per_s))) return false;
-        }
-        std::string_view piece = plan.body.substr(offset, chunk);
-        std::string flipped;
-        if (plan.flip_at >= static_cast<std::int64_t>(offset) &&
-            plan.flip_at < static_cast<std::int64_t>(offset + chunk)) {
-          flipped.assign(piece);
-          flipped[static_cast<std::size_t>(plan.flip_at) - offset] ^= static_cast<char>(0xff);
-          piece = flipped;
-        }
-        {
-          // Counted before writing, so a client that has read everything never sees stale counters.
-          std::lock_guard lock(mutex);
-          hit->body_bytes += piece.size();
-          body_bytes += piece.size();
-        }
-        return sink.write(piece.data(), piece.size());
-      });
+  response.set_content_provider(plan.announced, type,
+                                [this, hit, plan](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                                  if (offset >= plan.send || stopping)
+                                    return false;  // drop the connection: the body stays short
+                                  std::size_t chunk = std::min(kWriteChunk, plan.send - offset);
+                                  if (plan.drip_bytes_per_s > 0) {
+                                    chunk = std::min(chunk, std::max<std::size_t>(1, plan.drip_bytes_per_s / 10));
+                                    if (!pause(static_cast<int>(chunk * 1000 / plan.drip_bytes_per_s))) return false;
+                                  }
+                                  std::string_view piece = plan.body.substr(offset, chunk);
+                                  std::string flipped;
+                                  if (plan.flip_at >= static_cast<std::int64_t>(offset) &&
+                                      plan.flip_at < static_cast<std::int64_t>(offset + chunk)) {
+                                    flipped.assign(piece);
+                                    flipped[static_cast<std::size_t>(plan.flip_at) - offset] ^= static_cast<char>(0xff);
+                                    piece = flipped;
+                                  }
+                                  {
+                                    // Counted before writing, so a client that has read everything never sees stale
+                                    // counters.
+                                    std::lock_guard lock(mutex);
+                                    hit->body_bytes += piece.size();
+                                    body_bytes += piece.size();
+                                  }
+                                  return sink.write(piece.data(), piece.size());
+                                });
 }
 
 void SiteServer::Impl::send_text(httplib::Response& response, const std::shared_ptr<Hit>& hit, std::string text,
@@ -243,8 +244,7 @@ void SiteServer::Impl::handle(const httplib::Request& request, httplib::Response
   http::ByteRange range;
   const bool range_applies =
       hit->if_range.empty() || http::if_range_holds(hit->if_range, resource->etag, resource->modified);
-  if (!hit->range.empty() && range_applies)
-    range = http::parse_range(hit->range, size);
+  if (!hit->range.empty() && range_applies) range = http::parse_range(hit->range, size);
   if (range.kind == http::ByteRange::Kind::unsatisfiable) {
     response.set_header("Content-Range", "bytes */" + std::to_string(size));
     return answer(416);
@@ -311,9 +311,8 @@ void SiteServer::start(const std::string& host, int port) {
   server->set_keep_alive_timeout(1);  // idle connections are only noticed when this expires: keeps stop() fast
   server->set_write_timeout(30, 0);   // a rate-limited client may leave the socket full for a while
   Impl* impl = impl_.get();
-  server->Get(".*", [impl](const httplib::Request& request, httplib::Response& response) {
-    impl->handle(request, response);
-  });
+  server->Get(
+      ".*", [impl](const httplib::Request& request, httplib::Response& response) { impl->handle(request, response); });
 
   const int bound = port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
   if (bound <= 0)

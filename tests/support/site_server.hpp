@@ -21,25 +21,29 @@ namespace esxmirror::testing {
 // remaining faults spoil. cut/flip are only used up by GET answers that carry the affected bytes, so a
 // HEAD probe leaves them armed. cut_after_bytes counts bytes of this response; flip_offset is a file offset.
 struct Fault {
-  std::size_t cut_after_bytes = 0; int cut_times = 0;     // close the connection after N body bytes
-  int status = 0; int status_times = 0;                   // answer this status instead
-  int retry_after_s = -1;                                 // with Retry-After when >= 0
-  int delay_ms = 0;                                       // before answering
-  std::int64_t flip_offset = -1; int flip_times = 0;      // serve the body with this byte inverted
-  std::string redirect_to; int redirect_times = -1;       // 302 to this path (relative to root) or URL
-  bool serve_html = false;                                // 200 text/html "captive portal" page instead
-  std::size_t drip_bytes_per_s = 0;                       // send the body this slowly
-  std::int64_t content_length_delta = 0;                  // announce length + delta, send real bytes
+  std::size_t cut_after_bytes = 0;
+  int cut_times = 0;  // close the connection after N body bytes
+  int status = 0;
+  int status_times = 0;    // answer this status instead
+  int retry_after_s = -1;  // with Retry-After when >= 0
+  int delay_ms = 0;        // before answering
+  std::int64_t flip_offset = -1;
+  int flip_times = 0;  // serve the body with this byte inverted
+  std::string redirect_to;
+  int redirect_times = -1;                // 302 to this path (relative to root) or URL
+  bool serve_html = false;                // 200 text/html "captive portal" page instead
+  std::size_t drip_bytes_per_s = 0;       // send the body this slowly
+  std::int64_t content_length_delta = 0;  // announce length + delta, send real bytes
 };
 
 struct Hit {
-  std::string method;                 // GET / HEAD
-  std::string path;                   // without leading '/', query stripped; a depot path without its token
+  std::string method;  // GET / HEAD
+  std::string path;    // without leading '/', query stripped; a depot path without its token
   int status = 0;
-  std::size_t body_bytes = 0;         // body bytes sent
+  std::size_t body_bytes = 0;  // body bytes sent
   std::string range, if_range, if_none_match, if_modified_since, user_agent, authorization;
-  std::string token;                  // depot requests: "valid", "expired", "invalid", "missing", "not-entitled"
-  double received_ms = 0;             // when the request was read, in ms since start()
+  std::string token;       // depot requests: "valid", "expired", "invalid", "missing", "not-entitled"
+  double received_ms = 0;  // when the request was read, in ms since start()
 };
 
 class SiteServer {
@@ -57,13 +61,13 @@ class SiteServer {
   void start(const std::string& host = "127.0.0.1", int port = 0);  // port 0: any free port
   void stop();
   int port() const;
-  std::string base_url() const;                      // "http://127.0.0.1:PORT/" ("https://" with TLS)
-  std::string url(const std::string& path) const;    // base_url() + path
+  std::string base_url() const;                    // "http://127.0.0.1:PORT/" ("https://" with TLS)
+  std::string url(const std::string& path) const;  // base_url() + path
   std::string index_url() const { return url(SampleSite::index_path()); }
 
   // Change the site while serving (new content gets a new ETag and Last-Modified).
   void edit(const std::function<void(SampleSite&)>& change);
-  SampleSite site() const;                           // a copy, for expectations
+  SampleSite site() const;  // a copy, for expectations
   void set_fault(const std::string& path, const Fault& fault);
   void clear_faults();
   void set_latency_ms(int ms);
@@ -97,9 +101,9 @@ class SiteServer {
   std::string depot_path(const std::string& name, const std::string& path) const;
 
   std::vector<Hit> hits() const;
-  std::size_t count(const std::string& path) const;          // requests to path
-  std::size_t body_count(const std::string& path) const;     // GET requests answered 200/206 (with a body)
-  std::uint64_t body_bytes() const;                          // all body bytes sent (error pages too)
+  std::size_t count(const std::string& path) const;       // requests to path
+  std::size_t body_count(const std::string& path) const;  // GET requests answered 200/206 (with a body)
+  std::uint64_t body_bytes() const;                       // all body bytes sent (error pages too)
   void reset_hits();
 
  private:

@@ -50,17 +50,17 @@ void SiteServer::Impl::rebuild_resources(bool first_time) {
 }
 
 void SiteServer::Impl::place_resource(std::map<std::string, std::shared_ptr<const Resource>>& next,
-                                      const std::string& path, std::string_view body,
-                                      std::shared_ptr<const void> owner, bool first_time) const {
+                                      const std::string& path, std::string_view body, std::shared_ptr<const void> owner,
+                                      bool first_time) const {
   auto resource = std::make_shared<Resource>();
   resource->type = content_type_for(path);
   resource->body = body;
   resource->owner = std::move(owner);
   const auto old = resources.find(path);
   // The same bytes object (a depot file an edit did not touch) is unchanged without comparing them.
-  const bool same = old != resources.end() && ((old->second->body.data() == body.data() &&
-                                                old->second->body.size() == body.size()) ||
-                                               old->second->body == body);
+  const bool same =
+      old != resources.end() && ((old->second->body.data() == body.data() && old->second->body.size() == body.size()) ||
+                                 old->second->body == body);
   if (same) {
     resource->etag = old->second->etag;
     resource->modified = old->second->modified;
@@ -107,8 +107,8 @@ void SiteServer::set_worker_threads(int count) {
 
 void SiteServer::add_depot(SampleDepot depot, const std::string& mount) {
   std::lock_guard lock(impl_->mutex);
-  const std::string prefix = mount.empty() ? "PROD/COMP/ESX_HOST/" + depot.name() + "/"
-                                           : mount.substr(mount.rfind('/', 0) == 0 ? 1 : 0);
+  const std::string prefix =
+      mount.empty() ? "PROD/COMP/ESX_HOST/" + depot.name() + "/" : mount.substr(mount.rfind('/', 0) == 0 ? 1 : 0);
   if (prefix.empty() || prefix.back() != '/') throw std::invalid_argument("SiteServer: a mount ends in '/'");
   impl_->mounts.push_back({prefix, std::make_shared<const SampleDepot>(std::move(depot))});
   if (impl_->base_url.empty()) return;  // start() renders

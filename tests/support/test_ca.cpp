@@ -85,9 +85,8 @@ void write_certificate(const fs::path& file, X509* cert) {
 }
 
 void write_key(const fs::path& file, EVP_PKEY* key) {
-  write_pem(file, [key](BIO* out) {
-    return PEM_write_bio_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
-  });
+  write_pem(file,
+            [key](BIO* out) { return PEM_write_bio_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr); });
   fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
 }
 
@@ -117,8 +116,8 @@ TlsIdentity TestCa::issue(const std::string& stem, const std::vector<std::string
   KeyPtr key = new_key();
   std::string names;
   for (const std::string& name : alt_names) names += (names.empty() ? "" : ",") + name;
-  const std::string common_name = alt_names.empty() ? "esxmirror test server" : alt_names.front().substr(
-                                                                                   alt_names.front().find(':') + 1);
+  const std::string common_name =
+      alt_names.empty() ? "esxmirror test server" : alt_names.front().substr(alt_names.front().find(':') + 1);
   CertPtr cert = new_certificate(key.get(), common_name, not_before, not_after);
   X509* issuer = key_->cert.get();
   add_extension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE");

@@ -34,8 +34,8 @@ class TestCa {
   // A server certificate signed by this CA for `alt_names` (subjectAltName entries: "DNS:localhost",
   // "IP:127.0.0.1"), valid from now + not_before to now + not_after, written as <stem>.pem and
   // <stem>-key.pem. Throws std::runtime_error when libcrypto fails.
-  TlsIdentity issue(const std::string& stem, const std::vector<std::string>& alt_names,
-                    std::chrono::hours not_before, std::chrono::hours not_after) const;
+  TlsIdentity issue(const std::string& stem, const std::vector<std::string>& alt_names, std::chrono::hours not_before,
+                    std::chrono::hours not_after) const;
   // For 127.0.0.1 and localhost, valid since an hour ago for a day.
   TlsIdentity for_loopback() const;
   // For 127.0.0.1 and localhost, expired yesterday.

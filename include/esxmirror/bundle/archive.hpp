@@ -12,20 +12,20 @@ namespace esxmirror::bundle {
 struct UnpackLimits {
   std::uint64_t max_total_bytes = 16ull << 30;  // bytes actually written, all entries together
   std::uint64_t max_entries = 100000;
-  double max_ratio = 200.0;                    // unpacked bytes / archive bytes
+  double max_ratio = 200.0;  // unpacked bytes / archive bytes
 };
 
 struct UnpackedFile {
-  std::string relpath;                         // relative to the target directory, '/'-separated
+  std::string relpath;  // relative to the target directory, '/'-separated
   std::uint64_t size = 0;
-  std::string sha256;                          // of the bytes written, hashed on the way (no second read)
+  std::string sha256;  // of the bytes written, hashed on the way (no second read)
 };
 
 struct UnpackResult {
   std::uint64_t entries = 0;
   std::uint64_t bytes_written = 0;
-  std::vector<std::string> notes;              // e.g. "stripped setuid bit from ESX-1/bin/x"
-  std::vector<UnpackedFile> files;             // regular files (and hardlinks), in archive order
+  std::vector<std::string> notes;   // e.g. "stripped setuid bit from ESX-1/bin/x"
+  std::vector<UnpackedFile> files;  // regular files (and hardlinks), in archive order
 };
 
 // Where streamed archive bytes come from: fills `buffer` with up to `size` bytes and returns how many;
@@ -37,8 +37,8 @@ using ArchiveSource = std::function<std::size_t(void* buffer, std::size_t size)>
 // symlink, device/fifo/socket entries, and anything past `limits` (counted on bytes written). setuid,
 // setgid and sticky bits are stripped. Throws esxmirror::PatchError on refusal or on a damaged archive;
 // the caller removes target_dir then. Never writes outside target_dir.
-UnpackResult unpack_archive(const std::filesystem::path& archive_file,
-                            const std::filesystem::path& target_dir, const UnpackLimits& limits);
+UnpackResult unpack_archive(const std::filesystem::path& archive_file, const std::filesystem::path& target_dir,
+                            const UnpackLimits& limits);
 
 // The same, reading the archive from `source` as it arrives (unpacking while it downloads). `name`
 // names the archive in messages. The ratio limit is checked against the bytes read so far plus

@@ -14,7 +14,8 @@
 namespace esxmirror {
 
 struct DepotSource {
-  std::string stored_url;   // as configured, secrets as placeholders ("https://host/{token}/.../main/vmw-depot-index.xml")
+  std::string
+      stored_url;  // as configured, secrets as placeholders ("https://host/{token}/.../main/vmw-depot-index.xml")
   std::string request_url;  // what is fetched: the secrets filled in
   std::string name;         // the directory it is mirrored under ("main")
 };

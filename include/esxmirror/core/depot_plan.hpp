@@ -13,16 +13,16 @@ namespace esxmirror {
 
 // A selected metadata zip as this run read it (fetched, or unchanged and taken from the catalog).
 struct MetadataSnapshot {
-  std::string relpath;                 // of the zip, relative to the depot root
-  std::string version;                 // vendor-index entry's version ("8.0.3")
-  std::string product;                 // "embeddedEsx"
-  std::string sha256;                  // of the fetched copy
-  store::MetadataContents contents;    // its VIBs (inside the depot) and bulletins
+  std::string relpath;               // of the zip, relative to the depot root
+  std::string version;               // vendor-index entry's version ("8.0.3")
+  std::string product;               // "embeddedEsx"
+  std::string sha256;                // of the fetched copy
+  store::MetadataContents contents;  // its VIBs (inside the depot) and bulletins
 };
 
 struct VibWait {
   store::VibRef vib;
-  std::string reason;                  // the last error
+  std::string reason;  // the last error
 };
 
 struct DepotPlan {
@@ -35,8 +35,8 @@ struct DepotPlan {
 
 struct DepotPlanInput {
   std::vector<MetadataSnapshot> metadata;
-  std::map<std::string, store::VibRow> vibs;   // catalog state by relpath
-  std::set<std::string> missing_on_disk;        // placed VIBs whose file is gone
+  std::map<std::string, store::VibRow> vibs;  // catalog state by relpath
+  std::set<std::string> missing_on_disk;      // placed VIBs whose file is gone
   std::int64_t now = 0;
 };
 
@@ -45,6 +45,7 @@ struct DepotPlanInput {
 DepotPlan plan_vibs(const DepotPlanInput& input);
 
 // True when every VIB of `zip` is in `placed` and the zip is not blocked: it may be published.
-bool publishable(const MetadataSnapshot& zip, const std::set<std::string>& placed, const std::set<std::string>& blocked);
+bool publishable(const MetadataSnapshot& zip, const std::set<std::string>& placed,
+                 const std::set<std::string>& blocked);
 
 }  // namespace esxmirror

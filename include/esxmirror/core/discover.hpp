@@ -13,9 +13,9 @@
 namespace esxmirror {
 
 struct DiscoverResult {
-  std::vector<PatchRecord> patches;      // every patch with a bundle, from every page read
-  std::vector<std::string> warnings;     // pages that could not be read, refused links, odd pages
-  int page_failures = 0;                 // detail pages that could not be read (the mirror may be incomplete)
+  std::vector<PatchRecord> patches;   // every patch with a bundle, from every page read
+  std::vector<std::string> warnings;  // pages that could not be read, refused links, odd pages
+  int page_failures = 0;              // detail pages that could not be read (the mirror may be incomplete)
   std::uint64_t requests = 0;
   std::uint64_t pages_fetched = 0;       // answered with a body
   std::uint64_t pages_not_modified = 0;  // answered 304

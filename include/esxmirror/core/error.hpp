@@ -7,13 +7,13 @@ namespace esxmirror {
 
 // Exit codes of DESIGN §4; part of the command-line contract.
 enum class ExitCode : int {
-  ok = 0,           // every selected patch is mirrored (including "nothing new")
-  partial = 1,      // at least one patch failed; all others were mirrored
-  usage = 2,        // usage or configuration error
-  locked = 3,       // another run holds the lock
-  source = 4,       // the source could not be read at all
-  storage = 5,      // local storage error (state database, disk full, permissions)
-  interrupted = 130 // stopped by SIGINT/SIGTERM before the run finished
+  ok = 0,            // every selected patch is mirrored (including "nothing new")
+  partial = 1,       // at least one patch failed; all others were mirrored
+  usage = 2,         // usage or configuration error
+  locked = 3,        // another run holds the lock
+  source = 4,        // the source could not be read at all
+  storage = 5,       // local storage error (state database, disk full, permissions)
+  interrupted = 130  // stopped by SIGINT/SIGTERM before the run finished
 };
 
 // A run-level failure: its message is one line that names the thing and says what to do.

@@ -24,16 +24,16 @@ struct PlannedPatch {
   PatchRecord patch;
   std::vector<std::string> versions;  // selected versions this patch is for, in selection order
   Action action = Action::skip;
-  std::string reason;                 // why (for replace and defer)
+  std::string reason;  // why (for replace and defer)
 };
 
 struct PlanInput {
-  std::vector<PatchRecord> patches;                      // discovered, with bundles
-  std::vector<std::string> versions;                     // selected, in order
-  std::vector<std::string> classifications;              // empty: all
-  std::map<std::string, store::BundleRow> bundles;       // catalog state by id
+  std::vector<PatchRecord> patches;                              // discovered, with bundles
+  std::vector<std::string> versions;                             // selected, in order
+  std::vector<std::string> classifications;                      // empty: all
+  std::map<std::string, store::BundleRow> bundles;               // catalog state by id
   std::map<std::string, std::set<std::string>> placed_versions;  // id -> versions with a placement
-  std::set<std::string> missing_on_disk;                 // ids whose placed directory is gone
+  std::set<std::string> missing_on_disk;                         // ids whose placed directory is gone
   std::int64_t now = 0;
 };
 
@@ -44,7 +44,7 @@ std::vector<PlannedPatch> plan_patches(const PlanInput& input);
 std::vector<std::string> selected_versions(const PatchRecord& patch, const std::vector<std::string>& selection);
 
 // When a patch that failed `failures` times in a row is due again (unix seconds).
-std::int64_t next_retry_at(int failures, std::int64_t now, int failures_before_backoff,
-                           std::int64_t backoff_seconds, std::int64_t backoff_max_seconds);
+std::int64_t next_retry_at(int failures, std::int64_t now, int failures_before_backoff, std::int64_t backoff_seconds,
+                           std::int64_t backoff_max_seconds);
 
 }  // namespace esxmirror

@@ -21,9 +21,9 @@ struct RemovalCandidate {
 
 struct PruneReport {
   bool dry_run = false;
-  bool stopped = false;                    // SIGINT/SIGTERM: the rest is finished by the next prune
-  std::vector<std::string> policies;       // each kind's ContentKind::policy
-  std::vector<RemovalCandidate> removed;   // removed (dry run: would be), in order
+  bool stopped = false;                   // SIGINT/SIGTERM: the rest is finished by the next prune
+  std::vector<std::string> policies;      // each kind's ContentKind::policy
+  std::vector<RemovalCandidate> removed;  // removed (dry run: would be), in order
 
   // The bytes their removal frees.
   std::uint64_t bytes() const;

@@ -19,8 +19,8 @@ namespace esxmirror {
 struct Progress {
   int patches_done = 0;
   int patches_total = 0;
-  std::uint64_t bytes = 0;   // bundle bytes received so far
-  double seconds = 0;        // since the transfers started
+  std::uint64_t bytes = 0;  // bundle bytes received so far
+  double seconds = 0;       // since the transfers started
 };
 
 // What a --source is: told from its first document, or forced with --source-kind. `mirror`: another
@@ -43,9 +43,9 @@ struct SyncSettings {
   std::vector<std::string> versions;            // ESX versions selected, in the order given
   std::vector<std::string> classifications;     // empty: all
   std::filesystem::path dest = "esx-mirror";
-  std::filesystem::path state;                  // empty: <dest>/.esxmirror/state.db
-  int jobs = 4;                                 // bundle transfers at once
-  int page_jobs = 16;                           // page requests at once (small, latency-bound)
+  std::filesystem::path state;  // empty: <dest>/.esxmirror/state.db
+  int jobs = 4;                 // bundle transfers at once
+  int page_jobs = 16;           // page requests at once (small, latency-bound)
   bool dry_run = false;
   // `esxmirror check` (with dry_run): a depot's metadata zips are asked for by HEAD, conditionally; one that
   // changed or was never read is reported with its size and not read.
@@ -55,8 +55,8 @@ struct SyncSettings {
   // is unchanged: each run checks the least recently checked 1/window of them (at least
   // revalidate_min_pages), so every page is checked within `revalidate_window_runs` runs.
   int revalidate_window_runs = 7;
-  int revalidate_min_pages = 15;                // with the index, one round of page_jobs (16) requests
-  std::vector<std::string> allowed_hosts;       // empty: the source host and hosts its pages link bundles to
+  int revalidate_min_pages = 15;           // with the index, one round of page_jobs (16) requests
+  std::vector<std::string> allowed_hosts;  // empty: the source host and hosts its pages link bundles to
   // Consecutive failures before backoff starts, and the first delay (doubling, capped).
   int failures_before_backoff = 2;
   std::chrono::seconds failure_backoff{std::chrono::hours(23)};

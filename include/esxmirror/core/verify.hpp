@@ -12,8 +12,8 @@ namespace esxmirror {
 
 struct VerifyProblem {
   std::string id;
-  std::string path;    // relative to dest
-  std::string what;    // "changed", "missing", "size differs", "link broken", "directory missing"
+  std::string path;  // relative to dest
+  std::string what;  // "changed", "missing", "size differs", "link broken", "directory missing"
 };
 
 // Every placed bundle's recorded files re-hashed; what does not match. Reads only.

@@ -13,18 +13,18 @@ namespace esxmirror::doc {
 struct OptionDoc {
   std::vector<std::string> names;  // "-j", "--jobs"; a positional has its one name: "page"
   bool positional = false;
-  bool takes_value = false;        // false: a flag
-  bool repeatable = false;         // a list: given more than once (or comma-separated)
+  bool takes_value = false;  // false: a flag
+  bool repeatable = false;   // a list: given more than once (or comma-separated)
   bool required = false;
-  std::string value_name;          // as --help shows it: "INT", "TEXT"; "" for a flag
-  std::string constraint;          // the validators' text after the type: "INT in [1 - 64]", "FILE"; or ""
+  std::string value_name;  // as --help shows it: "INT", "TEXT"; "" for a flag
+  std::string constraint;  // the validators' text after the type: "INT in [1 - 64]", "FILE"; or ""
   std::string description;
-  std::string group;               // "" for the command's own options, else a shared group: "Common", "Network"
+  std::string group;  // "" for the command's own options, else a shared group: "Common", "Network"
   bool operator==(const OptionDoc&) const = default;
 };
 
 struct CommandDoc {
-  std::string path;                      // "sync", "rules test"; "" for the program itself
+  std::string path;  // "sync", "rules test"; "" for the program itself
   std::string description;
   std::vector<OptionDoc> options;        // as defined, hidden ones left out; --help and --version included
   std::vector<std::string> subcommands;  // names of the direct subcommands, as defined

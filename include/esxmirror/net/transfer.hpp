@@ -16,20 +16,20 @@
 namespace esxmirror::net {
 
 struct NetworkSettings {
-  std::string proxy;                     // empty: libcurl honours https_proxy / http_proxy / no_proxy
-  std::string cacert;                    // CA bundle file; empty: the system's
-  bool netrc = false;                    // read credentials from ~/.netrc (or netrc_file)
+  std::string proxy;   // empty: libcurl honours https_proxy / http_proxy / no_proxy
+  std::string cacert;  // CA bundle file; empty: the system's
+  bool netrc = false;  // read credentials from ~/.netrc (or netrc_file)
   std::string netrc_file;
-  std::uint64_t limit_rate = 0;          // bytes/s for the whole run, shared by transfers; 0 = none
-                                         // (each transfer is capped at limit_rate / the sum of the
-                                         // lanes' limits, so the total stays under it; fewer in flight
-                                         // -> less used)
+  std::uint64_t limit_rate = 0;  // bytes/s for the whole run, shared by transfers; 0 = none
+                                 // (each transfer is capped at limit_rate / the sum of the
+                                 // lanes' limits, so the total stays under it; fewer in flight
+                                 // -> less used)
   long connect_timeout_s = 30;
-  long low_speed_limit = 1000;           // abort a transfer slower than this many bytes/s...
-  long low_speed_time_s = 60;            // ...for this many seconds (then it is retried)
+  long low_speed_limit = 1000;  // abort a transfer slower than this many bytes/s...
+  long low_speed_time_s = 60;   // ...for this many seconds (then it is retried)
   long max_redirects = 5;
-  std::uint64_t max_page_bytes = 8ull << 20;   // a page larger than this is refused
-  std::string user_agent;                // "esxmirror/<version>"
+  std::uint64_t max_page_bytes = 8ull << 20;  // a page larger than this is refused
+  std::string user_agent;                     // "esxmirror/<version>"
   // When set and true, the engine behaves as if request_stop() was called (SIGINT/SIGTERM).
   const std::atomic<bool>* stop_flag = nullptr;
   // Request URLs are in their stored form (no secrets); this puts the secrets in just before each request.
@@ -37,7 +37,7 @@ struct NetworkSettings {
 };
 
 struct RetryPolicy {
-  int max_attempts = 4;                  // per request, per run
+  int max_attempts = 4;  // per request, per run
   std::chrono::milliseconds base_delay{1000};
   std::chrono::milliseconds max_delay{60000};
   // Wait before attempt `attempt` (2, 3...): base * 2^(attempt-2), at least Retry-After, at most max_delay
@@ -69,8 +69,8 @@ enum class Outcome {
 const char* to_string(Outcome o);
 
 enum class Method {
-  get,   // the body: to memory (pages) or to Request::file
-  head   // status, validators, Content-Length and Content-Type only (a cheap probe); never a body
+  get,  // the body: to memory (pages) or to Request::file
+  head  // status, validators, Content-Length and Content-Type only (a cheap probe); never a body
 };
 
 // A lane groups requests that share one limit of transfers in flight (pages, bundles, VIBs...). All lanes
@@ -80,9 +80,9 @@ using LaneId = int;
 inline constexpr LaneId kDefaultLane = 0;
 
 struct Request {
-  std::uint64_t tag = 0;                 // the caller's identifier, handed back in the Response
-  std::string url;                       // stored form (NetworkSettings::secrets fills in the secrets)
-  Validators conditional;                // sent as If-None-Match / If-Modified-Since when set
+  std::uint64_t tag = 0;   // the caller's identifier, handed back in the Response
+  std::string url;         // stored form (NetworkSettings::secrets fills in the secrets)
+  Validators conditional;  // sent as If-None-Match / If-Modified-Since when set
   // Empty: the body is kept in memory (pages). Otherwise the body streams to this file, hashed on the
   // way (bundles); a partial file from an earlier attempt or run is resumed with Range + If-Range when
   // its recorded validator still matches, and started over otherwise (never glued).
@@ -92,8 +92,8 @@ struct Request {
   // an abort `file` is untouched and the two partial files stay for the next run (discard_partial()
   // removes them). The parent directory is created when missing.
   std::filesystem::path file;
-  LaneId lane = kDefaultLane;            // an id from add_lane(); an unknown id makes add() throw
-  Method method = Method::get;           // head: `file` must be empty
+  LaneId lane = kDefaultLane;   // an id from add_lane(); an unknown id makes add() throw
+  Method method = Method::get;  // head: `file` must be empty
   // File requests whose size is known (a depot VIB's packed-size): a body announced or growing past it is
   // cut at once, and one that ends short is not kept; either is Outcome::size_mismatch (not retried).
   std::optional<std::uint64_t> expected_size = std::nullopt;
@@ -107,27 +107,27 @@ struct Request {
 
 struct Response {
   std::uint64_t tag = 0;
-  std::string url;                       // as requested (mask before printing)
+  std::string url;  // as requested (mask before printing)
   Outcome outcome = Outcome::aborted;
-  long status = 0;                       // last HTTP status seen (0 when none)
-  std::string body;                      // memory requests
+  long status = 0;   // last HTTP status seen (0 when none)
+  std::string body;  // memory requests
   std::string content_type;
-  Validators validators;                 // of the final response
-  std::uint64_t bytes = 0;               // size of the complete body (file: whole file incl. resumed prefix)
-  util::Digests digests;                 // file requests: md5/sha256 of the whole file
-  std::string error;                     // one line, secrets masked; empty when ok / not_modified
+  Validators validators;    // of the final response
+  std::uint64_t bytes = 0;  // size of the complete body (file: whole file incl. resumed prefix)
+  util::Digests digests;    // file requests: md5/sha256 of the whole file
+  std::string error;        // one line, secrets masked; empty when ok / not_modified
   int attempts = 0;
-  bool resumed = false;                  // a Range request continued a partial file
+  bool resumed = false;  // a Range request continued a partial file
   // Content-Length of the final response as announced (HEAD probes; for a 206 the length of the range).
   std::optional<std::uint64_t> content_length = std::nullopt;
-  long http_version = 0;                 // of the final response: 10, 11, 20 (HTTP/2), 30; 0 when none
+  long http_version = 0;  // of the final response: 10, 11, 20 (HTTP/2), 30; 0 when none
 };
 
 // Counters for the report and the benchmark.
 struct TransferStats {
-  std::uint64_t requests = 0;            // HTTP requests sent (incl. retries)
-  std::uint64_t body_bytes = 0;          // body bytes received
-  std::uint64_t connections = 0;         // new connections opened (the rest reused one, or an HTTP/2 stream)
+  std::uint64_t requests = 0;     // HTTP requests sent (incl. retries)
+  std::uint64_t body_bytes = 0;   // body bytes received
+  std::uint64_t connections = 0;  // new connections opened (the rest reused one, or an HTTP/2 stream)
 };
 
 // Where a file request keeps its incomplete body and its resume record (see Request::file).

@@ -14,10 +14,10 @@ namespace esxmirror::publish {
 
 // What the mirror serves of one online depot.
 struct DepotListing {
-  std::string name;                   // "main": served under <dest>/main/
-  bool published = false;             // its depot index is in place
-  std::vector<std::string> metadata;  // published metadata zips, relative to dest ("main/esx/vmw/...zip")
-  int bulletins = 0;                  // bulletins whose VIBs are all in place
+  std::string name;                           // "main": served under <dest>/main/
+  bool published = false;                     // its depot index is in place
+  std::vector<std::string> metadata;          // published metadata zips, relative to dest ("main/esx/vmw/...zip")
+  int bulletins = 0;                          // bulletins whose VIBs are all in place
   std::optional<std::string> newest_release;  // the latest release date of those bulletins (ISO date)
 };
 
@@ -26,8 +26,8 @@ std::vector<DepotListing> depot_listings(store::Database& db);
 
 // Everything the two files show, read from the state.
 struct RepositoryContent {
-  std::vector<store::CatalogEntry> entries;                    // catalog order (date, then id)
-  std::map<std::string, std::vector<store::FileRow>> files;    // placed bundles' files by patch id
+  std::vector<store::CatalogEntry> entries;                  // catalog order (date, then id)
+  std::map<std::string, std::vector<store::FileRow>> files;  // placed bundles' files by patch id
   std::vector<DepotListing> depots;
 };
 

@@ -25,8 +25,8 @@ struct CrawlMemory {
   };
   struct Page {
     net::Validators validators;
-    std::int64_t checked_at = 0;     // last time the server was asked
-    PatchRecord record;              // what its last body said
+    std::int64_t checked_at = 0;  // last time the server was asked
+    PatchRecord record;           // what its last body said
   };
   std::optional<Index> index;
   std::map<std::string, Page> pages;  // by stored URL
@@ -46,17 +46,17 @@ struct CrawlResult {
   struct Read {
     std::string url;
     net::Validators validators;
-    bool changed = false;                  // a new body (else 304: only its checked_at moves)
+    bool changed = false;  // a new body (else 304: only its checked_at moves)
   };
-  std::optional<Read> index;               // nullopt only when the crawl threw
-  std::vector<std::string> links;          // the index's links (new when index->changed, else remembered)
+  std::optional<Read> index;       // nullopt only when the crawl threw
+  std::vector<std::string> links;  // the index's links (new when index->changed, else remembered)
   std::vector<std::pair<Read, std::optional<PatchRecord>>> pages;  // record: set when changed
-  std::vector<PatchRecord> patches;        // every patch with a bundle, from every page read or remembered
-  std::vector<PatchRecord> fresh;          // patches and KB notes read from a new body: to be recorded
-  std::vector<std::string> warnings;       // pages that could not be read, refused links, odd pages
-  int page_failures = 0;                   // detail pages that could not be read (the mirror may be incomplete)
-  std::uint64_t pages_fetched = 0;         // answered with a body
-  std::uint64_t pages_not_modified = 0;    // answered 304
+  std::vector<PatchRecord> patches;      // every patch with a bundle, from every page read or remembered
+  std::vector<PatchRecord> fresh;        // patches and KB notes read from a new body: to be recorded
+  std::vector<std::string> warnings;     // pages that could not be read, refused links, odd pages
+  int page_failures = 0;                 // detail pages that could not be read (the mirror may be incomplete)
+  std::uint64_t pages_fetched = 0;       // answered with a body
+  std::uint64_t pages_not_modified = 0;  // answered 304
 };
 
 // Reads the index (unless `index` is its response already, read by the caller to tell the source's kind)

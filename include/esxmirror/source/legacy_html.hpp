@@ -43,8 +43,7 @@ class Rules {
 
 // Links to detail pages found on an index page, resolved against base_url, entities decoded,
 // de-duplicated, in page order.
-std::vector<std::string> extract_index_links(const Rules& rules, std::string_view html,
-                                             const std::string& base_url);
+std::vector<std::string> extract_index_links(const Rules& rules, std::string_view html, const std::string& base_url);
 
 // Everything the detail page says about its patch. Never throws on odd pages: what is missing stays
 // empty and is noted in `warnings`. A page with no download (a KB note) has an empty download_url.

@@ -24,8 +24,8 @@ class FormatError : public std::runtime_error {
 struct UpstreamFile {
   std::string relpath;  // relative to the bundle directory, '/'-separated, checked: no "..", not absolute
   std::uint64_t size = 0;
-  std::string sha256;   // lower-case hex
-  std::string url;      // where upstream serves it (absolute)
+  std::string sha256;  // lower-case hex
+  std::string url;     // where upstream serves it (absolute)
   bool operator==(const UpstreamFile&) const = default;
 };
 

@@ -15,9 +15,9 @@ struct PageRow {
   std::string url;
   std::string etag;
   std::string last_modified;
-  std::int64_t checked_at = 0;   // last time the server was asked
-  std::int64_t changed_at = 0;   // last time it answered with a (new) body
-  std::string extracted;         // JSON of what the page yielded
+  std::int64_t checked_at = 0;  // last time the server was asked
+  std::int64_t changed_at = 0;  // last time it answered with a (new) body
+  std::string extracted;        // JSON of what the page yielded
 };
 
 // pruning/pruned: removed by retention (`esxmirror prune`): decided (its directory may still be on disk,
@@ -30,10 +30,10 @@ std::optional<BundleState> bundle_state_from_string(const std::string& name);
 
 // How a placed bundle's directory is laid out (DESIGN §5).
 enum class BundleLayout {
-  flat,    // its files directly inside <date>_<bundle>/ (the archive's top directory named like the bundle
-           // is the bundle directory)
-  nested   // placed by a release before schema 2: that top directory may still be inside
-           // (<date>_<bundle>/<bundle>/...); the next sync converts it
+  flat,   // its files directly inside <date>_<bundle>/ (the archive's top directory named like the bundle
+          // is the bundle directory)
+  nested  // placed by a release before schema 2: that top directory may still be inside
+          // (<date>_<bundle>/<bundle>/...); the next sync converts it
 };
 
 struct BundleRow {
@@ -47,7 +47,7 @@ struct BundleRow {
   std::optional<std::int64_t> size;
   std::optional<std::string> verified_md5_expected;
   std::optional<std::string> path;
-  std::optional<std::int64_t> placed_at;        // the last placement (a replacement is one)
+  std::optional<std::int64_t> placed_at;  // the last placement (a replacement is one)
   BundleLayout layout = BundleLayout::flat;
   std::optional<std::int64_t> first_placed_at;  // the first (schema 5); kept when the copy is forgotten
   // Set when retention removes it (pruning, pruned): when that was decided, the versions a newer bundle

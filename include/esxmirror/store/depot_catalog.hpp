@@ -20,15 +20,15 @@ const char* to_string(DocumentKind kind);
 struct DocumentRow {
   std::string relpath;
   DocumentKind kind = DocumentKind::metadata;
-  std::string url;                               // stored form: secrets as placeholders
-  std::string etag, last_modified;               // validators of the fetched copy
+  std::string url;                  // stored form: secrets as placeholders
+  std::string etag, last_modified;  // validators of the fetched copy
   std::int64_t checked_at = 0, changed_at = 0;
-  std::string sha256;                            // of the fetched copy
+  std::string sha256;  // of the fetched copy
   std::int64_t size = 0;
-  std::optional<std::string> body;               // index documents; metadata zips live on disk
-  std::optional<std::string> published_sha256;   // what the mirror serves at relpath; nullopt: nothing
+  std::optional<std::string> body;              // index documents; metadata zips live on disk
+  std::optional<std::string> published_sha256;  // what the mirror serves at relpath; nullopt: nothing
   std::optional<std::int64_t> published_at;
-  std::optional<std::int64_t> unlisted_since;    // a published zip no selected entry names any more
+  std::optional<std::int64_t> unlisted_since;  // a published zip no selected entry names any more
 };
 
 enum class VibState { discovered, downloading, placed, failed };
@@ -37,11 +37,11 @@ const char* to_string(VibState state);
 struct VibRow {
   std::string relpath;
   std::string vib_id;
-  std::string url;                               // stored form
+  std::string url;  // stored form
   std::int64_t size = 0;
   std::string sha256;
   VibState state = VibState::discovered;
-  int failures = 0;                              // consecutive failed attempts (drives the backoff)
+  int failures = 0;  // consecutive failed attempts (drives the backoff)
   std::optional<std::string> last_error;
   std::optional<std::int64_t> next_retry_at;
   std::optional<std::int64_t> placed_at;
@@ -57,9 +57,9 @@ struct VibRef {
 
 struct BulletinRow {
   std::string id, vendor, summary, severity, category, release_type;
-  std::optional<std::string> release_date;       // ISO date
-  std::vector<std::string> versions;             // its platforms' versions
-  std::vector<std::string> vibs;                 // relpaths of its VIBs
+  std::optional<std::string> release_date;  // ISO date
+  std::vector<std::string> versions;        // its platforms' versions
+  std::vector<std::string> vibs;            // relpaths of its VIBs
 };
 
 // What one fetched metadata zip holds: recorded when it is read, loaded when it answers 304.
@@ -73,9 +73,9 @@ struct MetadataContents {
 struct BulletinEntry {
   BulletinRow bulletin;
   std::string state;
-  std::vector<std::string> published_in;         // relpaths of the published zips naming it
-  std::optional<std::string> last_error;         // of its first failed VIB
-  std::optional<std::int64_t> placed_at;         // when it was first "placed" (record_placed_bulletins)
+  std::vector<std::string> published_in;  // relpaths of the published zips naming it
+  std::optional<std::string> last_error;  // of its first failed VIB
+  std::optional<std::int64_t> placed_at;  // when it was first "placed" (record_placed_bulletins)
 };
 
 class DepotCatalog {

@@ -6,11 +6,11 @@
 
 #include "cli/commands/commands.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/source/depot.hpp"
 #include "esxmirror/source/legacy_html.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/depot_catalog.hpp"
-#include "esxmirror/source/depot.hpp"
 #include "esxmirror/util/strings.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -101,9 +101,15 @@ int run_list(const Options& options) {
     }
     for (const auto& [depot, e] : bulletins) {
       const store::BulletinRow& b = e.bulletin;
-      nlohmann::json item = {{"id", b.id},          {"source", depot},       {"kind", "bulletin"},
-                             {"versions", b.versions}, {"severity", b.severity}, {"category", b.category},
-                             {"summary", b.summary},   {"state", e.state},       {"vibs", b.vibs.size()},
+      nlohmann::json item = {{"id", b.id},
+                             {"source", depot},
+                             {"kind", "bulletin"},
+                             {"versions", b.versions},
+                             {"severity", b.severity},
+                             {"category", b.category},
+                             {"summary", b.summary},
+                             {"state", e.state},
+                             {"vibs", b.vibs.size()},
                              {"metadata", e.published_in}};
       item["release_date"] = optional_json(b.release_date);
       item["last_error"] = optional_json(e.last_error);

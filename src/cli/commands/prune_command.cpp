@@ -12,8 +12,9 @@ int run_prune(Options& options) {
   PruneReport report = prune(options.sync);
   print_prune(report, options);
   if (report.stopped) {
-    throw Error(ExitCode::interrupted, "interrupted: what was decided and not removed yet is removed by the next "
-                                       "`esxmirror prune` (the index already lists none of it)");
+    throw Error(ExitCode::interrupted,
+                "interrupted: what was decided and not removed yet is removed by the next "
+                "`esxmirror prune` (the index already lists none of it)");
   }
   return 0;
 }

@@ -80,8 +80,13 @@ std::uint64_t total_bytes(const std::vector<RemovalCandidate>& candidates) {
 nlohmann::json candidates_json(const std::vector<RemovalCandidate>& candidates) {
   nlohmann::json list = nlohmann::json::array();
   for (const RemovalCandidate& c : candidates) {
-    list.push_back({{"kind", c.kind}, {"id", c.id}, {"source", c.source}, {"versions", c.versions},
-                    {"bytes", c.bytes}, {"reason", c.reason}, {"interrupted", c.interrupted}});
+    list.push_back({{"kind", c.kind},
+                    {"id", c.id},
+                    {"source", c.source},
+                    {"versions", c.versions},
+                    {"bytes", c.bytes},
+                    {"reason", c.reason},
+                    {"interrupted", c.interrupted}});
   }
   return list;
 }
@@ -90,17 +95,21 @@ nlohmann::json retention_json(const RetentionStatus& r) {
   nlohmann::json usage = nlohmann::json::array();
   std::uint64_t on_disk = 0;
   for (const UsageRow& u : r.usage) {
-    usage.push_back({{"source", u.source}, {"version", u.version}, {"items", u.items}, {"bytes", u.bytes},
+    usage.push_back({{"source", u.source},
+                     {"version", u.version},
+                     {"items", u.items},
+                     {"bytes", u.bytes},
                      {"linked_bytes", u.linked_bytes}});
     on_disk += u.bytes - u.linked_bytes;
   }
   return {{"usage", usage},
           {"on_disk_bytes", on_disk},
-          {"retention", {{"policies", r.policies},
-                         {"would_remove", candidates_json(r.removable)},
-                         {"would_free_bytes", total_bytes(r.removable)},
-                         {"waiting", candidates_json(r.waiting)},
-                         {"waiting_bytes", total_bytes(r.waiting)}}}};
+          {"retention",
+           {{"policies", r.policies},
+            {"would_remove", candidates_json(r.removable)},
+            {"would_free_bytes", total_bytes(r.removable)},
+            {"waiting", candidates_json(r.waiting)},
+            {"waiting_bytes", total_bytes(r.waiting)}}}};
 }
 
 // The mirror's size per source and version, and what prune would free now and later.
@@ -109,11 +118,10 @@ std::string retention_text(const RetentionStatus& r) {
   if (r.usage.empty()) out += "  nothing placed yet\n";
   std::uint64_t on_disk = 0;
   for (const UsageRow& u : r.usage) {
-    out += fmt::format("  {:<8} {:<12} {:>5} {:<9} {:>11}{}\n", u.source, u.version, u.items, u.unit,
-                       util::human_bytes(u.bytes),
-                       u.linked_bytes ? fmt::format("  ({} of it linked from another version)",
-                                                    util::human_bytes(u.linked_bytes))
-                                      : "");
+    out += fmt::format(
+        "  {:<8} {:<12} {:>5} {:<9} {:>11}{}\n", u.source, u.version, u.items, u.unit, util::human_bytes(u.bytes),
+        u.linked_bytes ? fmt::format("  ({} of it linked from another version)", util::human_bytes(u.linked_bytes))
+                       : "");
     on_disk += u.bytes - u.linked_bytes;
   }
   if (!r.usage.empty()) out += fmt::format("  {:<38}{:>11}\n", "on disk", util::human_bytes(on_disk));
@@ -125,9 +133,9 @@ std::string retention_text(const RetentionStatus& r) {
     out += fmt::format("  prune would free {} now:\n", util::human_bytes(total_bytes(r.removable)));
   }
   for (const RemovalCandidate& c : r.removable) {
-    out += fmt::format("    {:<14} {:<18} {:>10}  {}{}\n", c.id, util::join(c.versions, ","),
-                       util::human_bytes(c.bytes), c.reason,
-                       c.interrupted ? " (decided by a prune that did not finish)" : "");
+    out +=
+        fmt::format("    {:<14} {:<18} {:>10}  {}{}\n", c.id, util::join(c.versions, ","), util::human_bytes(c.bytes),
+                    c.reason, c.interrupted ? " (decided by a prune that did not finish)" : "");
   }
   std::map<std::string, std::vector<RemovalCandidate>> waiting;  // by kind
   for (const RemovalCandidate& c : r.waiting) waiting[c.kind].push_back(c);
@@ -150,7 +158,8 @@ int run_status(const Options& options) {
   const RetentionStatus retention = retention_status(options.sync, catalog, util::system_clock());
   std::vector<store::CatalogEntry> failed;
   for (store::CatalogEntry& e : catalog.entries()) {
-    if (e.bundle && (e.bundle->state == store::BundleState::failed || e.bundle->last_error)) failed.push_back(std::move(e));
+    if (e.bundle && (e.bundle->state == store::BundleState::failed || e.bundle->last_error))
+      failed.push_back(std::move(e));
   }
 
   std::vector<FailedVib> vibs = failed_vibs(db);
@@ -159,21 +168,33 @@ int run_status(const Options& options) {
   if (options.json) {
     nlohmann::json j = {{"runs", nlohmann::json::array()}, {"failed", nlohmann::json::array()}};
     for (const store::RunRow& r : runs) {
-      j["runs"].push_back({{"id", r.id}, {"started_at", when(r.started_at)}, {"finished_at", when(r.finished_at)},
-                           {"outcome", r.outcome}, {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
-                           {"placed", r.placed}, {"skipped", r.skipped}, {"failed", r.failed}, {"bytes", r.bytes},
+      j["runs"].push_back({{"id", r.id},
+                           {"started_at", when(r.started_at)},
+                           {"finished_at", when(r.finished_at)},
+                           {"outcome", r.outcome},
+                           {"exit_code", r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr)},
+                           {"placed", r.placed},
+                           {"skipped", r.skipped},
+                           {"failed", r.failed},
+                           {"bytes", r.bytes},
                            {"message", r.message}});
     }
     for (const store::CatalogEntry& e : failed) {
       const store::BundleRow& b = *e.bundle;
-      j["failed"].push_back({{"id", e.patch.id}, {"state", store::to_string(b.state)}, {"failures", b.failures},
-                             {"last_error", b.last_error.value_or("")}, {"next_retry_at", when(b.next_retry_at)},
+      j["failed"].push_back({{"id", e.patch.id},
+                             {"state", store::to_string(b.state)},
+                             {"failures", b.failures},
+                             {"last_error", b.last_error.value_or("")},
+                             {"next_retry_at", when(b.next_retry_at)},
                              {"due", !b.next_retry_at || *b.next_retry_at <= now}});
     }
     j["failed_vibs"] = nlohmann::json::array();
     for (const FailedVib& f : vibs) {
-      j["failed_vibs"].push_back({{"source", f.depot}, {"id", f.vib.vib_id}, {"path", f.vib.relpath},
-                                  {"failures", f.vib.failures}, {"last_error", f.vib.last_error.value_or("")},
+      j["failed_vibs"].push_back({{"source", f.depot},
+                                  {"id", f.vib.vib_id},
+                                  {"path", f.vib.relpath},
+                                  {"failures", f.vib.failures},
+                                  {"last_error", f.vib.last_error.value_or("")},
                                   {"next_retry_at", when(f.vib.next_retry_at)},
                                   {"due", !f.vib.next_retry_at || *f.vib.next_retry_at <= now}});
     }

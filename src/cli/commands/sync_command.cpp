@@ -21,10 +21,12 @@ namespace {
 
 void validate(const SyncSettings& s) {
   if (s.sources.empty()) {
-    throw Error(ExitCode::usage, "sync needs --source URL (the vendor's patch index page, or a depot's "
-                                 "vmw-depot-index.xml)");
+    throw Error(ExitCode::usage,
+                "sync needs --source URL (the vendor's patch index page, or a depot's "
+                "vmw-depot-index.xml)");
   }
-  if (s.versions.empty()) throw Error(ExitCode::usage, "sync needs at least one --esx-version, e.g. --esx-version 3.0.1");
+  if (s.versions.empty())
+    throw Error(ExitCode::usage, "sync needs at least one --esx-version, e.g. --esx-version 3.0.1");
 }
 
 // The last success the metrics file already records (for a run that cannot read the state database).

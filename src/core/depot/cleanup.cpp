@@ -19,12 +19,13 @@ void remove_depot_file(const fs::path& root, const std::string& relpath) {
   const fs::path rel = fs::path(relpath).lexically_normal();
   if (rel.empty() || rel.is_absolute() || *rel.begin() == ".." || !util::is_within(root, root / rel)) {
     throw Error(ExitCode::storage, fmt::format("the state database names '{}' as a file of the depot under {}, "
-                                               "which is outside it; nothing was removed", relpath, root.string()));
+                                               "which is outside it; nothing was removed",
+                                               relpath, root.string()));
   }
   std::error_code ec;
   if (!fs::remove(root / rel, ec) && ec) {
-    throw Error(ExitCode::storage, fmt::format("cannot remove {}: {} (the next run tries again)",
-                                               (root / rel).string(), ec.message()));
+    throw Error(ExitCode::storage,
+                fmt::format("cannot remove {}: {} (the next run tries again)", (root / rel).string(), ec.message()));
   }
   for (fs::path dir = (root / rel).parent_path(); dir != root && util::is_within(root, dir); dir = dir.parent_path()) {
     if (!fs::is_empty(dir, ec) || ec || !fs::remove(dir, ec)) break;
@@ -42,8 +43,8 @@ std::optional<std::set<std::string>> referenced_vibs(DepotContext& context, cons
   std::set<std::string> referenced;
   for (const MetadataSnapshot& zip : snapshot.metadata) {
     auto doc = documents.find(zip.relpath);
-    bool older_published = doc != documents.end() && doc->second.published_sha256 &&
-                           *doc->second.published_sha256 != zip.sha256;
+    bool older_published =
+        doc != documents.end() && doc->second.published_sha256 && *doc->second.published_sha256 != zip.sha256;
     if (older_published) return std::nullopt;
     for (const store::VibRef& vib : zip.contents.vibs) referenced.insert(vib.relpath);
   }

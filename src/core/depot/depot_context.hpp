@@ -40,18 +40,18 @@ struct DepotContext {
 // The depot's documents as this run read them.
 struct VendorSnapshot {
   source::depot::Vendor vendor;
-  std::string relpath;                                   // of its index
-  std::string url;                                       // request form
-  std::optional<std::string> body;                       // nullopt: unreadable this run and never before
-  std::vector<source::depot::MetadataEntry> selected;    // entries --esx-version selects
+  std::string relpath;                                 // of its index
+  std::string url;                                     // request form
+  std::optional<std::string> body;                     // nullopt: unreadable this run and never before
+  std::vector<source::depot::MetadataEntry> selected;  // entries --esx-version selects
 };
 
 struct DepotSnapshot {
-  std::string index_relpath;                             // "vmw-depot-index.xml"
-  std::string index_body;                                // as upstream serves it
+  std::string index_relpath;  // "vmw-depot-index.xml"
+  std::string index_body;     // as upstream serves it
   std::vector<VendorSnapshot> vendors;
-  std::vector<MetadataSnapshot> metadata;                // readable selected zips
-  std::map<std::string, std::string> entry_zip;          // "<vendor relpath>\n<entry url>" -> zip relpath
+  std::vector<MetadataSnapshot> metadata;        // readable selected zips
+  std::map<std::string, std::string> entry_zip;  // "<vendor relpath>\n<entry url>" -> zip relpath
 };
 
 // Reads the depot index (given when the caller fetched it already), the vendor indexes and the
@@ -73,8 +73,8 @@ bool probe_unchanged(const net::Response& response, const store::DocumentRow* kn
 void adopt_present_vibs(DepotContext& context, DepotPlan& plan);
 
 // Downloads every VIB of `plan.fetch` (jobs at a time), verifies size and sha-256 while streaming, places
-// them in batches (one syncfs, a rename each under root(), one transaction). Returns the relpaths placed. A failing VIB is recorded with its
-// backoff and named in the report; it never stops the others.
+// them in batches (one syncfs, a rename each under root(), one transaction). Returns the relpaths placed. A failing VIB
+// is recorded with its backoff and named in the report; it never stops the others.
 std::set<std::string> fetch_vibs(DepotContext& context, const DepotPlan& plan,
                                  const std::map<std::string, store::VibRow>& known);
 

@@ -115,9 +115,8 @@ void report_bulletins(DepotContext& context, const DepotSnapshot& snapshot, cons
           entry.size = size;
         }
       } else if (entry.outcome == PatchOutcome::placed || entry.outcome == PatchOutcome::skipped) {
-        bool complete = std::all_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) {
-          return in_place.count(v) > 0;
-        });
+        bool complete =
+            std::all_of(b.vibs.begin(), b.vibs.end(), [&](const std::string& v) { return in_place.count(v) > 0; });
         if (!complete || !zip_published) {
           entry.outcome = PatchOutcome::failed;
           entry.reason = fmt::format("its metadata {} is not published: see the run's errors", zip.relpath);
@@ -137,8 +136,8 @@ std::string depot_source_name(const std::string& stored_url, const std::map<std:
     if (auto by_name = renames.find(name); by_name != renames.end()) return by_name->second;
     return name;
   } catch (const source::depot::FormatError& e) {
-    throw Error(ExitCode::source, fmt::format("{}; a depot is mirrored under the last directory of its index URL",
-                                              e.what()));
+    throw Error(ExitCode::source,
+                fmt::format("{}; a depot is mirrored under the last directory of its index URL", e.what()));
   }
 }
 

@@ -18,7 +18,8 @@ namespace depot = source::depot;
 namespace {
 
 // Runs `requests` through the depot's fetcher; responses in request order.
-std::vector<net::Response> fetch_all(DepotContext& context, EngineFetcher& fetcher, std::vector<net::Request> requests) {
+std::vector<net::Response> fetch_all(DepotContext& context, EngineFetcher& fetcher,
+                                     std::vector<net::Request> requests) {
   std::vector<net::Response> responses(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) requests[i].tag = i;
   const std::uint64_t sent_before = fetcher.requests();
@@ -38,7 +39,7 @@ std::vector<net::Response> fetch_all(DepotContext& context, EngineFetcher& fetch
 net::Validators validators_of(const store::DocumentRow& row) { return {row.etag, row.last_modified}; }
 
 const store::DocumentRow* known_row(const std::map<std::string, store::DocumentRow>& known,
-                                   const std::string& relpath) {
+                                    const std::string& relpath) {
   auto row = known.find(relpath);
   return row == known.end() ? nullptr : &row->second;
 }
@@ -46,14 +47,16 @@ const store::DocumentRow* known_row(const std::map<std::string, store::DocumentR
 // Why the depot index could not be read, and what to do: the texts operators search for.
 std::string index_failure(const std::string& shown, const net::Response& r) {
   if (r.outcome == net::Outcome::auth && r.status == 401) {
-    return fmt::format("the depot index {} answered HTTP 401: the download token has expired; put a new one in "
-                       "--token-file (or ESXMIRROR_TOKEN) and run again",
-                       shown);
+    return fmt::format(
+        "the depot index {} answered HTTP 401: the download token has expired; put a new one in "
+        "--token-file (or ESXMIRROR_TOKEN) and run again",
+        shown);
   }
   if (r.outcome == net::Outcome::auth && r.status == 403) {
-    return fmt::format("the depot index {} answered HTTP 403: the download token is invalid, missing, or this site "
-                       "is not entitled (a new token can take a while to become active); check --token-file",
-                       shown);
+    return fmt::format(
+        "the depot index {} answered HTTP 403: the download token is invalid, missing, or this site "
+        "is not entitled (a new token can take a while to become active); check --token-file",
+        shown);
   }
   if (r.outcome == net::Outcome::auth) {
     return fmt::format("the depot index {} refused access (HTTP {}): check the proxy credentials", shown, r.status);
@@ -190,8 +193,8 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
     const std::string shown = context.shown(v.url);
     v.body = document_body(context, v.relpath, r, known);
     if (!v.body) {
-      context.outcome.failed_documents.push_back(
-          fmt::format("cannot read the vendor index {}: {}", shown, r.error.empty() ? net::to_string(r.outcome) : r.error));
+      context.outcome.failed_documents.push_back(fmt::format("cannot read the vendor index {}: {}", shown,
+                                                             r.error.empty() ? net::to_string(r.outcome) : r.error));
       continue;
     }
     try {
@@ -200,12 +203,14 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
       for (const depot::MetadataEntry& entry : v.selected) {
         depot::Placement placed = layout.place(v.url, entry.url, shown);
         if (!placed.inside) {
-          context.warn(fmt::format("{}: metadata {} is outside the depot; not mirrored", shown, context.shown(placed.url)));
+          context.warn(
+              fmt::format("{}: metadata {} is outside the depot; not mirrored", shown, context.shown(placed.url)));
           continue;
         }
         snapshot.entry_zip[v.relpath + "\n" + entry.url] = placed.relative_path;
         if (zip_seen.insert(placed.relative_path).second) {
-          zips.push_back({placed.relative_path, placed.url, context.shown(placed.url), entry.version, entry.product_id});
+          zips.push_back(
+              {placed.relative_path, placed.url, context.shown(placed.url), entry.version, entry.product_id});
         }
       }
     } catch (const depot::FormatError& e) {
@@ -214,7 +219,8 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
       continue;
     }
     if (r.outcome == net::Outcome::ok) {
-      context.catalog.save_document(document_row(context, v.relpath, store::DocumentKind::vendor_index, v.url, r, v.body));
+      context.catalog.save_document(
+          document_row(context, v.relpath, store::DocumentKind::vendor_index, v.url, r, v.body));
     }
   }
 
@@ -256,7 +262,8 @@ DepotSnapshot read_depot(DepotContext& context, std::optional<net::Response> ind
       continue;
     }
     if (r.outcome != net::Outcome::ok) {
-      context.outcome.failed_documents.push_back(fmt::format("cannot read the metadata zip {}: {}", zip.shown, r.error));
+      context.outcome.failed_documents.push_back(
+          fmt::format("cannot read the metadata zip {}: {}", zip.shown, r.error));
       seen("failed", std::nullopt);
       continue;
     }

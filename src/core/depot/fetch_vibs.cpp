@@ -34,8 +34,11 @@ class VibFetcher {
  public:
   VibFetcher(DepotContext& context, const std::vector<store::VibRef>& work,
              const std::map<std::string, store::VibRow>& known)
-      : context_(context), work_(work), known_(known),
-        engine_(context.settings.network, context.settings.retry, context.settings.jobs), attempts_(work.size(), 0) {}
+      : context_(context),
+        work_(work),
+        known_(known),
+        engine_(context.settings.network, context.settings.retry, context.settings.jobs),
+        attempts_(work.size(), 0) {}
 
   std::set<std::string> run() {
     for (std::size_t i = 0; i < work_.size(); ++i) waiting_.push_back(i);
@@ -47,7 +50,8 @@ class VibFetcher {
     place_batch();  // what was verified, also when interrupted
     context_.outcome.requests += engine_.stats().requests;
     context_.report.requests += engine_.stats().requests;
-    if (interrupted_) throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
+    if (interrupted_)
+      throw Error(ExitCode::interrupted, "interrupted: in-flight downloads are kept and resumed by the next run");
     return placed_;
   }
 
@@ -65,7 +69,7 @@ class VibFetcher {
 
   void transfer(std::size_t index) {
     const store::VibRef& vib = work_[index];
-    net::Request request{index, vib.url, {}, staged(vib)};  // stored form: the engine puts the token in
+    net::Request request{index, vib.url, {}, staged(vib)};         // stored form: the engine puts the token in
     request.expected_size = static_cast<std::uint64_t>(vib.size);  // a longer body is cut, not downloaded
     request.digests = util::StreamHasher::Algorithms::sha256;
     request.durable = false;  // place_batch() syncs the file system before any rename to a final name
@@ -92,12 +96,12 @@ class VibFetcher {
         r.digests.sha256 != vib.sha256) {
       std::error_code ignored;
       fs::remove(staged(vib), ignored);
-      std::string what = r.outcome == net::Outcome::size_mismatch ? r.error
-                         : r.bytes != static_cast<std::uint64_t>(vib.size)
-                             ? fmt::format("size mismatch: the metadata says {} bytes, the download has {}", vib.size,
-                                           r.bytes)
-                             : fmt::format("sha-256 mismatch: the metadata says {}, the download has {}", vib.sha256,
-                                           r.digests.sha256);
+      std::string what =
+          r.outcome == net::Outcome::size_mismatch ? r.error
+          : r.bytes != static_cast<std::uint64_t>(vib.size)
+              ? fmt::format("size mismatch: the metadata says {} bytes, the download has {}", vib.size, r.bytes)
+              : fmt::format("sha-256 mismatch: the metadata says {}, the download has {}", vib.sha256,
+                            r.digests.sha256);
       if (++attempts_[r.tag] < 2) {
         spdlog::warn("VIB {} ({}): {}; fetching it again", vib.vib_id, fs::path(vib.relpath).filename().string(), what);
         transfer(r.tag);

@@ -17,8 +17,7 @@ DepotPlan plan_vibs(const DepotPlanInput& input) {
       if (first.size != vib.size || first.sha256 != vib.sha256) {
         plan.conflicts.push_back(fmt::format(
             "{} is described as {} bytes sha-256 {} by {} but as {} bytes sha-256 {} by {}; {} is not published",
-            vib.relpath, first.size, first.sha256, *it->second.second, vib.size, vib.sha256, zip.relpath,
-            zip.relpath));
+            vib.relpath, first.size, first.sha256, *it->second.second, vib.size, vib.sha256, zip.relpath, zip.relpath));
         plan.blocked.insert(zip.relpath);
       }
     }
@@ -44,7 +43,8 @@ DepotPlan plan_vibs(const DepotPlanInput& input) {
   return plan;
 }
 
-bool publishable(const MetadataSnapshot& zip, const std::set<std::string>& placed, const std::set<std::string>& blocked) {
+bool publishable(const MetadataSnapshot& zip, const std::set<std::string>& placed,
+                 const std::set<std::string>& blocked) {
   if (blocked.count(zip.relpath)) return false;
   return std::all_of(zip.contents.vibs.begin(), zip.contents.vibs.end(),
                      [&](const store::VibRef& vib) { return placed.count(vib.relpath) > 0; });

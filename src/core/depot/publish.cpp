@@ -38,15 +38,15 @@ bool has_published_copy(const std::map<std::string, store::DocumentRow>& documen
 // The fetched zip into the mirror: a hard link from the cache under a temporary name in staging (no copy of
 // tens of MiB; a copy where links are refused), then one rename over the final name.
 void publish_zip(const DepotContext& context, const std::string& relpath) {
-  fs::path temp = context.settings.staging_dir() /
-                  util::temporary_name(fs::path(relpath).filename().string());
+  fs::path temp = context.settings.staging_dir() / util::temporary_name(fs::path(relpath).filename().string());
   fs::path cached = context.cache_dir() / relpath;
   std::error_code ec;
   fs::create_directories(temp.parent_path(), ec);
   if (::link(cached.c_str(), temp.c_str()) != 0) {
     fs::copy_file(cached, temp, ec);
-    if (ec) throw Error(ExitCode::storage, fmt::format("cannot publish {}: {}", (context.root() / relpath).string(),
-                                                       ec.message()));
+    if (ec)
+      throw Error(ExitCode::storage,
+                  fmt::format("cannot publish {}: {}", (context.root() / relpath).string(), ec.message()));
   }
   bundle::place_file(temp, context.root() / relpath);
 }
@@ -69,7 +69,8 @@ std::vector<std::string> publish_depot(DepotContext& context, const DepotSnapsho
     if (!synced) {
       std::error_code ec;  // <dest>/<name>/ is new when no VIB was placed yet (a selection without VIBs)
       fs::create_directories(context.root(), ec);
-      if (ec) throw Error(ExitCode::storage, fmt::format("cannot create {}: {}", context.root().string(), ec.message()));
+      if (ec)
+        throw Error(ExitCode::storage, fmt::format("cannot create {}: {}", context.root().string(), ec.message()));
       util::sync_filesystem(context.root());
     }
     synced = true;

@@ -28,15 +28,15 @@ const std::string kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93
 
 // One distinct file content of a bundle (files with the same sha-256 are fetched once).
 struct Download {
-  std::size_t bundle = 0;       // index into the work
-  const UpstreamFile* file;     // the first file listing this content
-  int attempts = 0;             // a sha-256 mismatch is fetched again once in the same run
+  std::size_t bundle = 0;    // index into the work
+  const UpstreamFile* file;  // the first file listing this content
+  int attempts = 0;          // a sha-256 mismatch is fetched again once in the same run
 };
 
 // Where one bundle stands during the run.
 struct BundleJob {
-  std::size_t pending = 0;      // downloads not finished yet
-  bool failed = false;          // failed and reported: its other downloads only finish
+  std::size_t pending = 0;  // downloads not finished yet
+  bool failed = false;      // failed and reported: its other downloads only finish
   bool reported = false;
   std::uint64_t bytes = 0;
   SteadyClock::time_point started = SteadyClock::now();
@@ -72,8 +72,8 @@ void check_names(const UpstreamWork& work, const std::vector<std::string>& versi
   const PatchRecord& patch = work.planned.patch;
   const std::string expected = bundle::bundle_dir_name(patch.release_date, patch.id);
   if (!bundle::is_safe_component(patch.id) || work.bundle->dir_name != expected) {
-    throw PatchError(fmt::format("upstream stores it as {}, not as {}: not an esxmirror layout",
-                                 work.bundle->dir_name, expected));
+    throw PatchError(
+        fmt::format("upstream stores it as {}, not as {}: not an esxmirror layout", work.bundle->dir_name, expected));
   }
   for (const std::string& v : versions) {
     if (!bundle::is_safe_component(v)) throw PatchError(fmt::format("version '{}' is not a safe directory name", v));
@@ -109,12 +109,14 @@ fs::path assemble_tree(const SyncSettings& settings, const UpstreamBundle& bundl
   return tree;
 }
 
-
 class UpstreamFetch {
  public:
   UpstreamFetch(const std::vector<UpstreamWork>& work, MirrorContext& context)
-      : work_(work), context_(context), settings_(context.settings),
-        engine_(settings_.network, settings_.retry, settings_.jobs), jobs_(work.size()) {}
+      : work_(work),
+        context_(context),
+        settings_(context.settings),
+        engine_(settings_.network, settings_.retry, settings_.jobs),
+        jobs_(work.size()) {}
 
   void run() {
     for (std::size_t i = 0; i < work_.size(); ++i) start(i);
@@ -137,8 +139,8 @@ class UpstreamFetch {
       for (const auto& [sha256, file] : contents) {
         const fs::path target = download_path(settings_, id, sha256);
         if (file->size == 0) {
-          if (sha256 != kEmptySha256) throw PatchError(fmt::format("{} is listed empty with the sha-256 of content",
-                                                                   file->relpath));
+          if (sha256 != kEmptySha256)
+            throw PatchError(fmt::format("{} is listed empty with the sha-256 of content", file->relpath));
           util::write_file_atomic(target, "");
         } else if (!already_downloaded(target, *file)) {
           downloads_.push_back({index, file, 0});
@@ -247,9 +249,13 @@ class UpstreamFetch {
     }
     if (replaced) spdlog::info("{}: replaced the previous copy at {}", patch.id, primary.generic_string());
 
-    store::Placed placed{.md5 = bundle.md5, .sha256 = bundle.sha256, .size = bundle.size,
-                         .verified_md5_expected = patch.md5, .path = primary.generic_string(),
-                         .placements = placements, .files = {}};
+    store::Placed placed{.md5 = bundle.md5,
+                         .sha256 = bundle.sha256,
+                         .size = bundle.size,
+                         .verified_md5_expected = patch.md5,
+                         .path = primary.generic_string(),
+                         .placements = placements,
+                         .files = {}};
     for (const UpstreamFile& file : bundle.files) {
       placed.files.push_back({file.relpath, static_cast<std::int64_t>(file.size), file.sha256});
     }
@@ -267,10 +273,11 @@ class UpstreamFetch {
     const std::int64_t now = util::to_unix(context_.clock.now());
     auto row = context_.catalog.bundle(patch.id);
     int failures = (row ? row->failures : 0) + 1;
-    context_.catalog.mark_failed(patch.id, reason,
-                                 next_retry_at(failures, now, settings_.failures_before_backoff,
-                                               settings_.failure_backoff.count(), settings_.failure_backoff_max.count()),
-                                 now);
+    context_.catalog.mark_failed(
+        patch.id, reason,
+        next_retry_at(failures, now, settings_.failures_before_backoff, settings_.failure_backoff.count(),
+                      settings_.failure_backoff_max.count()),
+        now);
     spdlog::error("{}: {} ({})", patch.id, reason, util::mask_url(patch.download_url));
     report(index, PatchOutcome::failed, reason);
   }
@@ -306,8 +313,8 @@ class UpstreamFetch {
   MirrorContext& context_;
   const SyncSettings& settings_;
   net::TransferEngine engine_;
-  std::vector<BundleJob> jobs_;       // one per work entry
-  std::vector<Download> downloads_;   // request tags index into it
+  std::vector<BundleJob> jobs_;      // one per work entry
+  std::vector<Download> downloads_;  // request tags index into it
 };
 
 }  // namespace

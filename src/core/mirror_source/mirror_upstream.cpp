@@ -36,13 +36,15 @@ std::string failure_message(const std::string& url, const net::Response& respons
   const std::string masked = util::mask_url(url);
   switch (response.outcome) {
     case net::Outcome::auth:
-      return fmt::format("the upstream mirror {} refused access (HTTP {}): check the credentials (--netrc, or "
-                         "user:password@ in --source)",
-                         masked, response.status);
+      return fmt::format(
+          "the upstream mirror {} refused access (HTTP {}): check the credentials (--netrc, or "
+          "user:password@ in --source)",
+          masked, response.status);
     case net::Outcome::not_found:
-      return fmt::format("the upstream manifest {} does not exist (HTTP {}): check --source (an esxmirror mirror "
-                         "publishes manifest.json at its top)",
-                         masked, response.status);
+      return fmt::format(
+          "the upstream manifest {} does not exist (HTTP {}): check --source (an esxmirror mirror "
+          "publishes manifest.json at its top)",
+          masked, response.status);
     default:
       return fmt::format("cannot read the upstream manifest {}: {}", masked, response.error);
   }
@@ -63,7 +65,8 @@ ManifestRead read_manifest(const SyncSettings& settings, store::Catalog& catalog
     response = fetch_one(settings.network, settings.retry, std::move(request));
   }
   report.requests += static_cast<std::uint64_t>(response.attempts);
-  if (response.outcome == net::Outcome::aborted) throw Error(ExitCode::interrupted, "interrupted while reading the manifest");
+  if (response.outcome == net::Outcome::aborted)
+    throw Error(ExitCode::interrupted, "interrupted while reading the manifest");
   if (response.outcome == net::Outcome::not_modified && kept) {
     ++report.pages_not_modified;
     return {kept->extracted, {kept->etag, kept->last_modified}, kept->changed_at};

@@ -28,8 +28,9 @@ DepotIndex parse_depot_index(std::string_view xml, const std::string& document) 
     Vendor vendor;
     vendor.name = child_text(node, "name");
     vendor.code = child_text(node, "code");
-    const std::string label = !vendor.name.empty() ? vendor.name : !vendor.code.empty() ? vendor.code
-                                                                  : std::to_string(out.vendors.size() + 1);
+    const std::string label = !vendor.name.empty()   ? vendor.name
+                              : !vendor.code.empty() ? vendor.code
+                                                     : std::to_string(out.vendors.size() + 1);
     vendor.index_file = required_text(node, "indexfile", document, "vendor '" + label + "'");
     vendor.relative_path = child_text(node, "relativePath");
     vendor.patch_url = child_text(node, "patchUrl");

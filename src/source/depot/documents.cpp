@@ -25,8 +25,8 @@ std::uint64_t parse_size(const std::string& text, const std::string& where, cons
 }
 
 std::string parse_sha256(const std::string& text, const std::string& where, const std::string& what) {
-  const bool hex = text.size() == 64 &&
-                   std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
+  const bool hex =
+      text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
   if (!hex) fail(where, what + ": sha-256 '" + text + "' is not 64 hex digits");
   return util::to_lower(text);
 }

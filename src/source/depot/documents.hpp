@@ -27,7 +27,7 @@ ImageProfile parse_profile_document(std::string_view xml, const std::string& whe
 
 // What vmware.xml says about one VIB. has_file is false when it gives no <vibFile>/<relativePath>.
 struct ListedVib {
-  Vib vib;               // described_by = "vmware.xml"
+  Vib vib;  // described_by = "vmware.xml"
   bool has_file = false;
   std::string bulletin;  // the first bulletin listing it, for errors
 };

@@ -134,9 +134,8 @@ Metadata MetadataBuilder::finish() {
 }  // namespace detail
 
 const Vib* Metadata::find_vib(std::string_view id) const {
-  const auto at = std::lower_bound(vibs.begin(), vibs.end(), id, [](const Vib& vib, std::string_view key) {
-    return vib.id < key;
-  });
+  const auto at =
+      std::lower_bound(vibs.begin(), vibs.end(), id, [](const Vib& vib, std::string_view key) { return vib.id < key; });
   return at != vibs.end() && at->id == id ? &*at : nullptr;
 }
 

@@ -35,8 +35,8 @@ class MetadataBuilder {
 
   std::string document_;
   bool saw_metadata_ = false;
-  std::map<std::string, Vib> vibs_;  // from vibs/*.xml, by id
-  std::vector<ListedVib> listed_;    // from vmware.xml
+  std::map<std::string, Vib> vibs_;                   // from vibs/*.xml, by id
+  std::vector<ListedVib> listed_;                     // from vmware.xml
   std::map<std::string, Bulletin> bulletins_;         // from bulletins/*.xml, by id
   std::map<std::string, Bulletin> listed_bulletins_;  // from vmware.xml, by id
   std::vector<ImageProfile> profiles_;

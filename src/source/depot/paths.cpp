@@ -98,8 +98,8 @@ std::string depot_name(const std::string& configured_url, const std::string& doc
   if (!parts) fail(document, "the depot index URL is not an absolute URL");
   const std::string& path = parts->path;
   const std::size_t file_slash = path.rfind('/');
-  const std::size_t dir_slash = file_slash == 0 || file_slash == std::string::npos ? std::string::npos
-                                                                                  : path.rfind('/', file_slash - 1);
+  const std::size_t dir_slash =
+      file_slash == 0 || file_slash == std::string::npos ? std::string::npos : path.rfind('/', file_slash - 1);
   const std::string hint = "; name the mirror in the config";
   if (dir_slash == std::string::npos)
     fail(document, "the depot index URL has no directory to name the mirror after" + hint);

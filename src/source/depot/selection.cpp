@@ -24,8 +24,10 @@ std::vector<bool> reachable_after(std::string_view pattern, std::string_view tex
     std::vector<bool> next(pattern.size() + 1, false);
     for (std::size_t i = 0; i < pattern.size(); ++i) {
       if (!states[i]) continue;
-      if (pattern[i] == '*') next[i] = true;
-      else if (pattern[i] == c) next[i + 1] = true;
+      if (pattern[i] == '*')
+        next[i] = true;
+      else if (pattern[i] == c)
+        next[i + 1] = true;
     }
     close_over_stars(next);
     states = std::move(next);
@@ -49,8 +51,8 @@ bool version_selects(std::string_view selected_in, std::string_view entry_in) {
 std::vector<MetadataEntry> select_metadata(const VendorIndex& index, const Selection& selection) {
   std::vector<MetadataEntry> out;
   for (const MetadataEntry& entry : index.entries) {
-    const bool product = std::find(selection.products.begin(), selection.products.end(), entry.product_id) !=
-                         selection.products.end();
+    const bool product =
+        std::find(selection.products.begin(), selection.products.end(), entry.product_id) != selection.products.end();
     const bool version = std::any_of(selection.versions.begin(), selection.versions.end(),
                                      [&](const std::string& v) { return version_selects(v, entry.version); });
     if (product && version && std::find(out.begin(), out.end(), entry) == out.end()) out.push_back(entry);

@@ -17,8 +17,8 @@ const std::vector<std::string_view> kRoots = {"metaList", "metadataList"};
 MetadataEntry read_entry(pugi::xml_node node, std::size_t position, const std::string& document) {
   MetadataEntry entry;
   entry.url = child_text(node, "url");
-  const std::string label = "<metadata> entry " + std::to_string(position) +
-                            (entry.url.empty() ? std::string() : " (" + entry.url + ")");
+  const std::string label =
+      "<metadata> entry " + std::to_string(position) + (entry.url.empty() ? std::string() : " (" + entry.url + ")");
   if (entry.url.empty()) fail(document, label + " has no <url>");
   entry.product_id = required_text(node, "productId", document, label);
   entry.version = child_text(node, "version");

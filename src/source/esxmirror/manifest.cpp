@@ -113,8 +113,8 @@ std::vector<UpstreamFile> read_files(const json& list, const std::string& dir_ur
     if (!seen.insert(relpath).second) file.problem("is listed twice: " + relpath);
     std::string sha256 = file.text("sha256");
     if (!is_sha256(sha256)) file.problem(relpath + " has no sha-256 (64 lower-case hex digits)");
-    files.push_back({relpath, static_cast<std::uint64_t>(file.count("size")), sha256,
-                     resolve(dir_url, relpath, document)});
+    files.push_back(
+        {relpath, static_cast<std::uint64_t>(file.count("size")), sha256, resolve(dir_url, relpath, document)});
   }
   std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
   return files;
@@ -156,8 +156,9 @@ class BundleReader {
     }
     const json* files = entry.list("files");
     if (!files) {
-      fail(document_, "bundle " + id + " has no file list: the upstream esxmirror is older than this one; "
-                      "upgrade it (its next sync publishes the lists)");
+      fail(document_, "bundle " + id +
+                          " has no file list: the upstream esxmirror is older than this one; "
+                          "upgrade it (its next sync publishes the lists)");
     }
     bundle.primary_version = version;
     bundle.dir_name = dir_name;
@@ -256,11 +257,13 @@ std::optional<std::string> manifest_url(const std::string& url) {
 Manifest parse_manifest(std::string_view body, const std::string& manifest_url, const std::string& document) {
   json manifest = json::parse(body, nullptr, false);
   if (manifest.is_discarded()) fail(document, "is not valid JSON");
-  if (!generated_by_esxmirror(manifest)) fail(document, "is not an esxmirror manifest (no \"generator\": \"esxmirror\")");
+  if (!generated_by_esxmirror(manifest))
+    fail(document, "is not an esxmirror manifest (no \"generator\": \"esxmirror\")");
   auto version = manifest.find("manifest_version");
   if (version == manifest.end() || !version->is_number_integer() || version->get<int>() < kFileListsSince) {
-    fail(document, "has no file lists: the upstream esxmirror is older than this one; upgrade it (its next sync "
-                   "publishes them)");
+    fail(document,
+         "has no file lists: the upstream esxmirror is older than this one; upgrade it (its next sync "
+         "publishes them)");
   }
   auto versions = manifest.find("versions");
   if (versions == manifest.end() || !versions->is_object()) fail(document, "has no \"versions\" object");

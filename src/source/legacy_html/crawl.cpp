@@ -16,9 +16,10 @@ std::string index_failure_message(const std::string& url, const net::Response& r
   std::string masked = util::mask_url(url);
   switch (response.outcome) {
     case net::Outcome::auth:
-      return fmt::format("the patch index {} refused access (HTTP {}): check the credentials (--netrc) and "
-                         "that the account is entitled to these downloads",
-                         masked, response.status);
+      return fmt::format(
+          "the patch index {} refused access (HTTP {}): check the credentials (--netrc) and "
+          "that the account is entitled to these downloads",
+          masked, response.status);
     case net::Outcome::not_found:
       return fmt::format("the patch index {} does not exist (HTTP {}): check --source", masked, response.status);
     default:
@@ -70,9 +71,10 @@ bool note_page_without_bundle(const CrawlPolicy& policy, const std::string& page
     return false;
   }
   if (is_fresh && record.versions.empty()) {
-    result.warnings.push_back(fmt::format("patch page {} shows no patch (no ESX version found); if the layout "
-                                          "changed, check the rules with `esxmirror rules test`",
-                                          util::mask_url(page_url)));
+    result.warnings.push_back(
+        fmt::format("patch page {} shows no patch (no ESX version found); if the layout "
+                    "changed, check the rules with `esxmirror rules test`",
+                    util::mask_url(page_url)));
   }
   return !record.versions.empty();
 }

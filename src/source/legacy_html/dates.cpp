@@ -56,9 +56,9 @@ bool tokenize(std::string_view text, std::vector<Token>& tokens) {
 }
 
 int month_from_word(const std::string& word) {
-  static constexpr std::array<const char*, 12> names = {"january", "february", "march",     "april",
-                                                        "may",     "june",     "july",      "august",
-                                                        "september", "october", "november", "december"};
+  static constexpr std::array<const char*, 12> names = {"january",   "february", "march",    "april",
+                                                        "may",       "june",     "july",     "august",
+                                                        "september", "october",  "november", "december"};
   for (int m = 0; m < 12; ++m) {
     const std::string full = names[static_cast<std::size_t>(m)];
     // "Mar", "Sept", "March": at least three letters of the month's name.
@@ -68,7 +68,7 @@ int month_from_word(const std::string& word) {
 }
 
 bool is_weekday(const std::string& word) {
-  static constexpr std::array<const char*, 7> names = {"monday", "tuesday", "wednesday", "thursday",
+  static constexpr std::array<const char*, 7> names = {"monday", "tuesday",  "wednesday", "thursday",
                                                        "friday", "saturday", "sunday"};
   for (const char* name : names) {
     const std::string full = name;

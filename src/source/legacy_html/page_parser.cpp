@@ -24,8 +24,8 @@ std::string strip_tags(std::string_view html) {
   std::size_t i = 0;
   while (i < html.size()) {
     const char c = html[i];
-    const bool tag_start = c == '<' && i + 1 < html.size() &&
-                           (is_letter(html[i + 1]) || html[i + 1] == '/' || html[i + 1] == '!');
+    const bool tag_start =
+        c == '<' && i + 1 < html.size() && (is_letter(html[i + 1]) || html[i + 1] == '/' || html[i + 1] == '!');
     if (!tag_start) {
       out += c;
       ++i;
@@ -101,8 +101,7 @@ std::string page_name(const std::string& page_url) {
   }
   for (std::string_view suffix : {std::string_view("-patch.html"), std::string_view("-patch.htm"),
                                   std::string_view(".html"), std::string_view(".htm")}) {
-    if (name.size() > suffix.size() &&
-        util::to_lower(name.substr(name.size() - suffix.size())) == suffix) {
+    if (name.size() > suffix.size() && util::to_lower(name.substr(name.size() - suffix.size())) == suffix) {
       name.resize(name.size() - suffix.size());
       break;
     }
@@ -142,8 +141,8 @@ std::vector<std::string> versions_on_page(const Rules::Compiled& rules, std::str
 }
 
 struct Download {
-  std::string url;       // absolute, followable; empty when the page has none
-  std::string filename;  // as the page names it, or the link's last segment
+  std::string url;                     // absolute, followable; empty when the page has none
+  std::string filename;                // as the page names it, or the link's last segment
   std::optional<std::string> refused;  // why the page's link cannot be followed
 };
 

@@ -42,11 +42,11 @@ RuleSpec RuleSpec::vi3() {
   const std::string kGap = R"((?:\s|&nbsp;|&#160;)+)";
   // After a label: blanks, a colon, closing tags, then the value cell and any inline tags or link
   // opening it. Never past the cell: an empty cell captures nothing rather than the next row.
-  const std::string kToCell = R"((?:\s|&nbsp;|&#160;|:|</[^>]*>)*<t[dh]\b[^>]*>(?:\s|&nbsp;|&#160;|<(?:)" +
-                              kInlineNames + R"(|a)\b[^>]*>)*)";
+  const std::string kToCell =
+      R"((?:\s|&nbsp;|&#160;|:|</[^>]*>)*<t[dh]\b[^>]*>(?:\s|&nbsp;|&#160;|<(?:)" + kInlineNames + R"(|a)\b[^>]*>)*)";
   // After a label outside a table: inline tags and blanks around a required colon.
-  const std::string kToInlineValue = R"((?:\s|&nbsp;|&#160;|</?)" + kInline + R"(\b[^>]*>)*:(?:\s|&nbsp;|&#160;|</?)" +
-                                     kInline + R"(\b[^>]*>)*)";
+  const std::string kToInlineValue =
+      R"((?:\s|&nbsp;|&#160;|</?)" + kInline + R"(\b[^>]*>)*:(?:\s|&nbsp;|&#160;|</?)" + kInline + R"(\b[^>]*>)*)";
   // Text of a value that may carry inline markup and links (lists of versions or patches).
   const std::string kMarkedUpText = R"(((?:[^<]|</?(?:)" + kInlineNames + R"(|a|br)\b[^>]*>)*))";
   const std::string kBundleId = R"((ESX[a-z0-9]*-\d[a-z0-9]*(?:-[a-z0-9]+)*))";
@@ -78,8 +78,7 @@ RuleSpec RuleSpec::vi3() {
   p["release_date"].push_back(R"(>\s*Released(?:\s+on)?\b(?:\s|&nbsp;|&#160;|:|</?)" + kInline +
                               R"(\b[^>]*>)*([^<]*))");
   p["download_url"] = {
-      kAnchorHref + R"(([^"'\s>]+)[^>]*>(?:\s|&nbsp;|&#160;|<(?:)" + kInlineNames +
-          R"(|img)\b[^>]*>)*Download\s+Now)",
+      kAnchorHref + R"(([^"'\s>]+)[^>]*>(?:\s|&nbsp;|&#160;|<(?:)" + kInlineNames + R"(|img)\b[^>]*>)*Download\s+Now)",
       kAnchorHref + R"(([^"'\s>]+?(?:\.|&#46;|&#x2e;)(?:tgz|tar\.gz|tar|zip))(?:["'\s>]|$))",
   };
   p["download_filename"] = labelled("Download" + kGap + R"(File(?:\s|&nbsp;|&#160;)*name)");
@@ -90,16 +89,16 @@ RuleSpec RuleSpec::vi3() {
   p["classification"] = labelled(R"(Classification)");
   p["supersedes"] = {
       R"(Supersedes)" + kToCell + kMarkedUpText,
-      R"(Supersedes(?:\s|&nbsp;|&#160;|:|</?)" + kInline + R"(\b[^>]*>)*((?:[^<.;]|</?(?:)" +
-          kInlineNames + R"(|a|br)\b[^>]*>)*))",
+      R"(Supersedes(?:\s|&nbsp;|&#160;|:|</?)" + kInline + R"(\b[^>]*>)*((?:[^<.;]|</?(?:)" + kInlineNames +
+          R"(|a|br)\b[^>]*>)*))",
   };
   return spec;
 }
 
 const std::vector<std::string>& RuleSpec::names() {
-  static const std::vector<std::string> all = {"index_link", "patch_name",        "version_block", "version",
-                                               "release_date", "download_url",    "download_filename",
-                                               "md5",          "classification",  "supersedes"};
+  static const std::vector<std::string> all = {"index_link",     "patch_name",   "version_block",     "version",
+                                               "release_date",   "download_url", "download_filename", "md5",
+                                               "classification", "supersedes"};
   return all;
 }
 
@@ -125,8 +124,7 @@ Rules::Rules(const RuleSpec& spec) : compiled_(std::make_unique<Compiled>()) {
       }
       if (re->NumberOfCapturingGroups() != 1) {
         throw Error(ExitCode::usage, where + "needs exactly one capture group, has " +
-                                         std::to_string(re->NumberOfCapturingGroups()) +
-                                         " (use (?:...) for grouping)");
+                                         std::to_string(re->NumberOfCapturingGroups()) + " (use (?:...) for grouping)");
       }
       compiled.push_back(std::move(re));
     }

@@ -41,9 +41,12 @@ std::string slurp(const fs::path& file) {
 
 const char* extension(ArchiveFormat format) {
   switch (format) {
-    case ArchiveFormat::tar_gz: return ".tgz";
-    case ArchiveFormat::tar: return ".tar";
-    case ArchiveFormat::zip: return ".zip";
+    case ArchiveFormat::tar_gz:
+      return ".tgz";
+    case ArchiveFormat::tar:
+      return ".tar";
+    case ArchiveFormat::zip:
+      return ".zip";
   }
   return "";
 }
@@ -128,8 +131,12 @@ ArchiveEntry file(const std::string& path, const std::string& content = "data", 
   return {path, Type::file, content, "", mode};
 }
 ArchiveEntry dir(const std::string& path) { return {path, Type::directory, "", "", 0755}; }
-ArchiveEntry symlink_entry(const std::string& path, const std::string& target) { return {path, Type::symlink, "", target, 0777}; }
-ArchiveEntry hardlink_entry(const std::string& path, const std::string& target) { return {path, Type::hardlink, "", target, 0644}; }
+ArchiveEntry symlink_entry(const std::string& path, const std::string& target) {
+  return {path, Type::symlink, "", target, 0777};
+}
+ArchiveEntry hardlink_entry(const std::string& path, const std::string& target) {
+  return {path, Type::hardlink, "", target, 0644};
+}
 
 std::uint64_t bytes_under(const fs::path& dir) {
   std::uint64_t total = 0;
@@ -269,7 +276,8 @@ TEST_CASE("symlinks leading out of the bundle are refused", "[bundle][archive]")
   }
   SECTION("two links that are harmless alone but escape together") {
     // p/q/s -> ../.. is the bundle root; p/q/t -> s/../.. would be root/../.. for the kernel.
-    const auto message = box.refusal({dir("p/"), dir("p/q/"), symlink_entry("p/q/s", "../.."), symlink_entry("p/q/t", "s/../..")});
+    const auto message =
+        box.refusal({dir("p/"), dir("p/q/"), symlink_entry("p/q/s", "../.."), symlink_entry("p/q/t", "s/../..")});
     CHECK(message == refused("p/q/t") + "symlink target 's/../..' has '..' after a name");
   }
   SECTION("zip with a symlink escape") {
@@ -337,8 +345,11 @@ TEST_CASE("devices and fifos are refused", "[bundle][archive]") {
 
 TEST_CASE("setuid, setgid and sticky bits are stripped and noted", "[bundle][archive]") {
   Sandbox box;
-  box.write_archive({dir("ESX-1/"), file("ESX-1/su", "#!/bin/sh\n", 04755), file("ESX-1/sg", "x", 06711),
-                     {"ESX-1/tmp", Type::directory, "", "", 01777}, file("ESX-1/ro", "r", 0444)});
+  box.write_archive({dir("ESX-1/"),
+                     file("ESX-1/su", "#!/bin/sh\n", 04755),
+                     file("ESX-1/sg", "x", 06711),
+                     {"ESX-1/tmp", Type::directory, "", "", 01777},
+                     file("ESX-1/ro", "r", 0444)});
   const UnpackResult result = box.unpack();
 
   auto mode_of = [&](const char* name) {

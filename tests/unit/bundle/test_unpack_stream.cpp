@@ -47,16 +47,17 @@ TEST_CASE("a streamed bundle with a large file unpacks whole, even arriving in s
   for (const ArchiveEntry& e : entries) {
     if (e.type == ArchiveEntry::Type::file) CHECK(slurp(tmp / "out" / e.path) == e.content);
   }
-  CHECK(result.files.size() == static_cast<std::size_t>(std::count_if(
-                                   entries.begin(), entries.end(),
-                                   [](const ArchiveEntry& e) { return e.type == ArchiveEntry::Type::file; })));
+  CHECK(result.files.size() ==
+        static_cast<std::size_t>(std::count_if(
+            entries.begin(), entries.end(), [](const ArchiveEntry& e) { return e.type == ArchiveEntry::Type::file; })));
   CHECK(result.files.front().sha256.size() == 64);
 }
 
 TEST_CASE("a streamed decompression bomb is refused as it unpacks", "[bundle][stream]") {
   TempDir tmp;
-  std::string archive = build_archive({{"bomb/", ArchiveEntry::Type::directory, "", "", 0755},
-                                       {"bomb/zeros", ArchiveEntry::Type::file, std::string(64u << 20, '\0'), "", 0644}});
+  std::string archive =
+      build_archive({{"bomb/", ArchiveEntry::Type::directory, "", "", 0755},
+                     {"bomb/zeros", ArchiveEntry::Type::file, std::string(64u << 20, '\0'), "", 0644}});
   std::size_t offset = 0;
   bundle::UnpackLimits limits;
   limits.max_ratio = 50;
@@ -66,7 +67,8 @@ TEST_CASE("a streamed decompression bomb is refused as it unpacks", "[bundle][st
   std::uintmax_t allocated = 0;
   for (const auto& f : fs::recursive_directory_iterator(tmp / "out")) {
     struct stat info {};
-    if (f.is_regular_file() && ::stat(f.path().c_str(), &info) == 0) allocated += static_cast<std::uintmax_t>(info.st_blocks) * 512;
+    if (f.is_regular_file() && ::stat(f.path().c_str(), &info) == 0)
+      allocated += static_cast<std::uintmax_t>(info.st_blocks) * 512;
   }
   CHECK(allocated <= 50 * archive.size() + (1u << 20));
 }

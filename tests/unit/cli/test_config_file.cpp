@@ -109,7 +109,8 @@ TEST_CASE("config: [rules] takes only known rule names, each a pattern or a list
   message = config_error("rules = \"vi3\"\n");
   CHECK(message.find("'rules'") != std::string::npos);
 
-  Options o = load("[rules]\nrelease_date = '(?i)Released\\s+on\\s+([^<]+)'\nmd5 = ['a([0-9a-f]{32})', 'b([0-9a-f]{32})']\n");
+  Options o =
+      load("[rules]\nrelease_date = '(?i)Released\\s+on\\s+([^<]+)'\nmd5 = ['a([0-9a-f]{32})', 'b([0-9a-f]{32})']\n");
   CHECK(o.sync.rules.patterns.at("release_date") == std::vector<std::string>{"(?i)Released\\s+on\\s+([^<]+)"});
   CHECK(o.sync.rules.patterns.at("md5").size() == 2);
 }

@@ -31,8 +31,8 @@ store::CatalogEntry placed(const std::string& id, std::vector<std::string> versi
   e.bundle->path = versions.front() + "/" + e.patch.release_date.value_or("undated") + "_" + id;
   for (const std::string& v : versions) {
     const bool link = v != versions.front();
-    e.placements.push_back({v, link ? v + "/" + e.patch.release_date.value_or("undated") + "_" + id : *e.bundle->path,
-                            link});
+    e.placements.push_back(
+        {v, link ? v + "/" + e.patch.release_date.value_or("undated") + "_" + id : *e.bundle->path, link});
   }
   return e;
 }
@@ -52,8 +52,7 @@ std::set<std::string> ids(const std::vector<SupersededBundle>& removable) {
 
 }  // namespace
 
-TEST_CASE("superseded: a bundle goes once the bundle superseding it has been placed for the grace period",
-          "[prune]") {
+TEST_CASE("superseded: a bundle goes once the bundle superseding it has been placed for the grace period", "[prune]") {
   std::vector<store::CatalogEntry> entries = {placed("ESX-1", {"3.0.1"}, 90 * kDay),
                                               placed("ESX-2", {"3.0.1"}, 30 * kDay, {"ESX-1"}, "2007-10-08")};
   CHECK(ids(superseded_bundles(entries, keep_days(31), kNow)).empty());  // one day short
@@ -65,8 +64,7 @@ TEST_CASE("superseded: a bundle goes once the bundle superseding it has been pla
   CHECK(ids(superseded_bundles(entries, keep_days(0), kNow)) == std::set<std::string>{"ESX-1"});
 }
 
-TEST_CASE("superseded: the grace period counts from when the newer bundle was placed, not the older one",
-          "[prune]") {
+TEST_CASE("superseded: the grace period counts from when the newer bundle was placed, not the older one", "[prune]") {
   // An old bundle placed long ago, the newer one only yesterday: hosts have had one day to move.
   std::vector<store::CatalogEntry> entries = {placed("ESX-1", {"3.0.1"}, 900 * kDay),
                                               placed("ESX-2", {"3.0.1"}, 1 * kDay, {"ESX-1"})};
@@ -105,9 +103,9 @@ TEST_CASE("superseded: a selected version the page lists needs the bundle too, p
 TEST_CASE("superseded: only a placed bundle, on disk, supersedes", "[prune]") {
   std::vector<store::CatalogEntry> entries = {placed("ESX-1", {"3.0.1"}, 90 * kDay),
                                               placed("ESX-2", {"3.0.1"}, 60 * kDay, {"ESX-1"})};
-  for (store::BundleState state : {store::BundleState::discovered, store::BundleState::failed,
-                                   store::BundleState::downloading, store::BundleState::pruning,
-                                   store::BundleState::pruned}) {
+  for (store::BundleState state :
+       {store::BundleState::discovered, store::BundleState::failed, store::BundleState::downloading,
+        store::BundleState::pruning, store::BundleState::pruned}) {
     INFO(store::to_string(state));
     entries[1].bundle->state = state;
     CHECK(ids(superseded_bundles(entries, keep_days(7), kNow)).empty());
@@ -173,8 +171,8 @@ TEST_CASE("superseded: a version never loses its last bundle of a line, whatever
       if (i > 0) supersedes.push_back("ESX-" + std::to_string(i - 1));
       if (i > 1 && mask % 2) supersedes.push_back("ESX-" + std::to_string(i - 2));
       const std::int64_t age = mask % 5 == i ? kDay : (10 - i) * kDay;  // one of them (or none) too young
-      entries.push_back(placed("ESX-" + std::to_string(i), versions, age, supersedes,
-                               "2007-0" + std::to_string(i + 1) + "-01"));
+      entries.push_back(
+          placed("ESX-" + std::to_string(i), versions, age, supersedes, "2007-0" + std::to_string(i + 1) + "-01"));
     }
     std::set<std::string> gone = ids(superseded_bundles(entries, keep_days(3), kNow));
     INFO("mask " << mask);

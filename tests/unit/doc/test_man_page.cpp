@@ -85,8 +85,9 @@ TEST_CASE("man page: every config key is documented", "[doc]") {
   std::string page = render_man_page(template_text(), inputs(command_line));
   std::string configuration = section(page, "CONFIGURATION");
   for (const std::string& key : cli::config_keys()) {
-    INFO("config key " << key << ": an option's entry names its key; a config-only key is described in "
-                              "doc/esxmirror.1.in under CONFIGURATION");
+    INFO("config key " << key
+                       << ": an option's entry names its key; a config-only key is described in "
+                          "doc/esxmirror.1.in under CONFIGURATION");
     std::string name = key.rfind("rules.", 0) == 0 ? key.substr(6) : key;
     bool by_option = page.find("Config\\~key:\\~\\fB" + name + "\\fR.") != std::string::npos;
     bool in_prose = configuration.find(name) != std::string::npos;
@@ -127,6 +128,5 @@ TEST_CASE("man page: roff escaping of option names and backslashes and leading d
 
 TEST_CASE("man page: a marker the generator does not know is an error naming it", "[doc]") {
   cli::CommandLine command_line;
-  CHECK_THROWS_WITH(render_man_page(".TH X 1\n@RETENTION@\n", inputs(command_line)),
-                    Catch::Contains("@RETENTION@"));
+  CHECK_THROWS_WITH(render_man_page(".TH X 1\n@RETENTION@\n", inputs(command_line)), Catch::Contains("@RETENTION@"));
 }

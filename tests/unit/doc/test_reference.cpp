@@ -32,12 +32,11 @@ TEST_CASE("reference: every command of the program, the program itself first", "
   cli::CommandLine command_line;
   std::vector<CommandDoc> all = describe_commands(command_line.app);
   REQUIRE(all.front().path.empty());
-  CHECK(all.front().subcommands == std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry",
-                                                            "prune", "rules", "config"});
+  CHECK(all.front().subcommands ==
+        std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry", "prune", "rules", "config"});
   std::vector<std::string> leaves;
   for (const CommandDoc* leaf : leaf_commands(all)) leaves.push_back(leaf->path);
-  CHECK(leaves == std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry", "prune",
-                                           "rules test",
+  CHECK(leaves == std::vector<std::string>{"sync", "check", "list", "status", "verify", "retry", "prune", "rules test",
                                            "config show"});
 }
 

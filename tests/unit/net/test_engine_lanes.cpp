@@ -126,7 +126,7 @@ TEST_CASE("requests added from another thread while a Hold keeps run() going", "
     worker = std::thread([&engine, &site, held = std::move(hold)]() mutable {
       std::this_thread::sleep_for(milliseconds(300));  // run() would have returned long ago without the Hold
       engine.add({2, site.server.url("later.txt"), {}, {}});
-      TransferEngine::Hold done = std::move(held);     // released here, after the add
+      TransferEngine::Hold done = std::move(held);  // released here, after the add
     });
   }
   engine.run([&](Response&& r) {

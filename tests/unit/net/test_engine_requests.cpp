@@ -1,8 +1,8 @@
 // HEAD probes, expected sizes, digest choice, TLS failures and masked errors, end to end on loopback.
-#include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>

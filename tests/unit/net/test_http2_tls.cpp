@@ -1,10 +1,10 @@
 // The engine against a real TLS server with HTTP/2 (nghttpd, from Debian's nghttp2-server) on loopback:
 // streams multiplexed on one connection once the CA is given, tls outcomes for an unknown CA and for a
 // certificate issued for another name. Certificates are made per test with the openssl tool.
-#include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -67,11 +67,10 @@ bool accepts(int port) {
 
 // A self-signed certificate for `names` (subjectAltName entries, e.g. "DNS:localhost,IP:127.0.0.1").
 void make_certificate(const fs::path& dir, const std::string& names) {
-  const auto r = run_process(find_program("openssl"),
-                             {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                              "/CN=esxmirror test",
-                              "-addext", "subjectAltName=" + names, "-keyout", (dir / "key.pem").string(), "-out",
-                              (dir / "cert.pem").string()});
+  const auto r =
+      run_process(find_program("openssl"), {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                                            "/CN=esxmirror test", "-addext", "subjectAltName=" + names, "-keyout",
+                                            (dir / "key.pem").string(), "-out", (dir / "cert.pem").string()});
   REQUIRE(r.exit_code == 0);
 }
 
@@ -81,11 +80,11 @@ struct Http2Server {
   int port = free_port();
   std::unique_ptr<Child> child;
   Http2Server(const fs::path& docroot, const fs::path& dir) {
-    child = std::make_unique<Child>(find_program("nghttpd"),
-                                    std::vector<std::string>{"-a", "127.0.0.1", "-d", docroot.string(),
-                                                             std::to_string(port), (dir / "key.pem").string(),
-                                                             (dir / "cert.pem").string()},
-                                    logs.path());
+    child = std::make_unique<Child>(
+        find_program("nghttpd"),
+        std::vector<std::string>{"-a", "127.0.0.1", "-d", docroot.string(), std::to_string(port),
+                                 (dir / "key.pem").string(), (dir / "cert.pem").string()},
+        logs.path());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!accepts(port)) {
       REQUIRE(std::chrono::steady_clock::now() < deadline);

@@ -1,7 +1,7 @@
 // classify() and decide_body_start(): what a finished attempt means, from its facts alone, no socket
 // (as aria2 tests HttpResponse).
-#include <catch2/catch.hpp>
 #include <curl/curl.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 
@@ -168,8 +168,9 @@ TEST_CASE("failures found while the body arrived come first", "[classify]") {
     f.restarts = kMaxRestarts;
     const auto v = classify(f);
     CHECK(v.outcome == Outcome::http_error);
-    CHECK(v.text == "cannot resume and cannot start over: the server answered the range request with "
-                    "Content-Range 'x'");
+    CHECK(v.text ==
+          "cannot resume and cannot start over: the server answered the range request with "
+          "Content-Range 'x'");
     CHECK(v.partial == Partial::discard);
   }
   SECTION("a 206 we did not ask for") {
@@ -226,14 +227,15 @@ TEST_CASE("libcurl's errors: refused, retried or aborted", "[classify][retry]") 
 
 TEST_CASE("TLS failures are their own outcome, never retried, and say what to do", "[classify][tls]") {
   SECTION("unknown CA") {
-    auto f = curl_failed(CURLE_PEER_FAILED_VERIFICATION,
-                         "SSL certificate problem: unable to get local issuer certificate");
+    auto f =
+        curl_failed(CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: unable to get local issuer certificate");
     const auto v = classify(f);
     CHECK(v.action == Action::done);
     CHECK(v.outcome == Outcome::tls);
-    CHECK(v.text == "TLS: cannot verify the certificate of patches.example.com (SSL certificate problem: unable to "
-                    "get local issuer certificate): if it is signed by a private CA, pass that CA's certificate "
-                    "with --cacert FILE");
+    CHECK(v.text ==
+          "TLS: cannot verify the certificate of patches.example.com (SSL certificate problem: unable to "
+          "get local issuer certificate): if it is signed by a private CA, pass that CA's certificate "
+          "with --cacert FILE");
     f.cacert = "/etc/ssl/ours.pem";
     CHECK(classify(f).text.find("with the CA bundle /etc/ssl/ours.pem") != std::string::npos);
   }

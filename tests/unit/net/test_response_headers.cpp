@@ -73,9 +73,9 @@ TEST_CASE("Content-Range values", "[headers]") {
   const auto unknown_total = parse_content_range("bytes 0-4/*");
   REQUIRE(unknown_total);
   CHECK_FALSE(unknown_total->total);
-  CHECK_FALSE(parse_content_range("bytes */1000"));      // the form of a 416: no range
-  CHECK_FALSE(parse_content_range("bytes 10-5/100"));    // backwards
-  CHECK_FALSE(parse_content_range("bytes 0-99/50"));     // past the total
+  CHECK_FALSE(parse_content_range("bytes */1000"));    // the form of a 416: no range
+  CHECK_FALSE(parse_content_range("bytes 10-5/100"));  // backwards
+  CHECK_FALSE(parse_content_range("bytes 0-99/50"));   // past the total
   CHECK_FALSE(parse_content_range("items 0-1/2"));
   CHECK_FALSE(parse_content_range(""));
 }

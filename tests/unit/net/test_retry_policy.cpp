@@ -33,8 +33,8 @@ TEST_CASE("RetryPolicy::delay: Retry-After wins when larger, never past max_dela
   RetryPolicy p;
   p.base_delay = milliseconds(100);
   p.max_delay = milliseconds(10000);
-  CHECK(p.delay(2, seconds(3)) == milliseconds(3000));   // larger: wins
-  CHECK(p.delay(8, seconds(1)) == milliseconds(6400));   // smaller: the backoff stays
+  CHECK(p.delay(2, seconds(3)) == milliseconds(3000));  // larger: wins
+  CHECK(p.delay(8, seconds(1)) == milliseconds(6400));  // smaller: the backoff stays
   CHECK(p.delay(2, seconds(0)) == milliseconds(100));
   CHECK(p.delay(2, seconds(3600)) == milliseconds(10000));  // capped
 }

@@ -1,6 +1,6 @@
 // TransferEngine against the loopback SiteServer: pages, files, conditional GET, resume, retry, faults.
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -12,9 +12,9 @@
 
 #include "esxmirror/net/transfer.hpp"
 #include "esxmirror/util/hash.hpp"
+#include "support/process.hpp"
 #include "support/sample_site.hpp"
 #include "support/site_server.hpp"
-#include "support/process.hpp"
 
 using namespace esxmirror;
 using namespace esxmirror::net;
@@ -214,14 +214,17 @@ TEST_CASE("many files download in parallel, all correct", "[engine]") {
   std::map<std::uint64_t, std::string> contents;
   site.server.edit([&](SampleSite& s) {
     for (int i = 0; i < count; ++i) {
-      contents[static_cast<std::uint64_t>(i)] = bytes_of(40 * 1024 + static_cast<std::size_t>(i) * 97, 100u + static_cast<unsigned>(i));
+      contents[static_cast<std::uint64_t>(i)] =
+          bytes_of(40 * 1024 + static_cast<std::size_t>(i) * 97, 100u + static_cast<unsigned>(i));
       s.set_file("par/f" + std::to_string(i) + ".bin", contents[static_cast<std::uint64_t>(i)]);
     }
   });
   site.server.set_latency_ms(50);
   TransferEngine engine(test_settings(), fast_retry(), 8);
   for (int i = 0; i < count; ++i) {
-    engine.add({static_cast<std::uint64_t>(i), site.server.url("par/f" + std::to_string(i) + ".bin"), {},
+    engine.add({static_cast<std::uint64_t>(i),
+                site.server.url("par/f" + std::to_string(i) + ".bin"),
+                {},
                 dir / ("f" + std::to_string(i) + ".bin")});
   }
   const auto started = SteadyClock::now();

@@ -103,15 +103,18 @@ TEST_CASE("vendor index: the UMDS <metadataList> form reads the same way", "[dep
 
 TEST_CASE("vendor index: errors name the document and the entry", "[depot][index]") {
   const std::string doc = "esx/vmw/vmw-esx-index.xml";
-  CHECK(error_of([&] { parse_vendor_index("<metaList><metadata><productId>embeddedEsx</productId>"
-                                          "<version>8.0.3</version></metadata></metaList>", doc); }) ==
-        doc + ": <metadata> entry 1 has no <url>");
+  CHECK(error_of([&] {
+          parse_vendor_index(
+              "<metaList><metadata><productId>embeddedEsx</productId>"
+              "<version>8.0.3</version></metadata></metaList>",
+              doc);
+        }) == doc + ": <metadata> entry 1 has no <url>");
   CHECK(error_of([&] { parse_vendor_index("<metaList><metadata><url>a.zip</url></metadata></metaList>", doc); }) ==
         doc + ": <metadata> entry 1 (a.zip) has no <productId>");
   CHECK(error_of([&] { parse_vendor_index(fixture("vmw-depot-index.xml"), doc); }) ==
         doc + ": not a depot document: expected <metaList> or <metadataList>, found <vendorList>");
-  CHECK(contains(error_of([&] { parse_vendor_index("<metaList><metadata></metaList>", doc); }),
-                 doc + ": invalid XML: "));
+  CHECK(
+      contains(error_of([&] { parse_vendor_index("<metaList><metadata></metaList>", doc); }), doc + ": invalid XML: "));
 }
 
 TEST_CASE("vendor index rewrite: keeps only the chosen entries, as upstream wrote them", "[depot][index]") {

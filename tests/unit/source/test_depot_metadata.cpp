@@ -80,7 +80,8 @@ TEST_CASE("metadata: every VIB with the file's path, size and sha-256, not a pay
   CHECK(metadata.warnings.empty());
 }
 
-TEST_CASE("metadata: bulletins with dates, severities and platforms, and vmware.xml fills the gaps", "[depot][metadata]") {
+TEST_CASE("metadata: bulletins with dates, severities and platforms, and vmware.xml fills the gaps",
+          "[depot][metadata]") {
   const Metadata metadata = parse_metadata_members(metadata_members(), kZip);
   REQUIRE(metadata.bulletins.size() == 5);
   std::vector<std::string> ids;
@@ -96,8 +97,7 @@ TEST_CASE("metadata: bulletins with dates, severities and platforms, and vmware.
   CHECK(esxi.release_type == "patch");
   CHECK(esxi.release_date == "2024-06-25");
   CHECK(esxi.platforms == std::vector<Platform>{{"8.0.3", "embeddedEsx", ""}});
-  CHECK(esxi.vib_ids ==
-        std::vector<std::string>{kEsxBase, "VMware_bootbank_nvme-pcie_1.2.4.11-1vmw.803.0.0.24022510"});
+  CHECK(esxi.vib_ids == std::vector<std::string>{kEsxBase, "VMware_bootbank_nvme-pcie_1.2.4.11-1vmw.803.0.0.24022510"});
   CHECK(esxi.described_by == "bulletins/ESXi_8.0.3-0.0.24022510.xml");
 
   const Bulletin& ne1000 = metadata.bulletins[1];  // only vmware.xml has it
@@ -138,8 +138,9 @@ TEST_CASE("metadata: an unreadable release date is a warning, not a refusal", "[
   const Bulletin& update = metadata.bulletins.back();
   CHECK(update.release_date.empty());
   REQUIRE(metadata.warnings.size() == 1);
-  CHECK(metadata.warnings[0] == kZip + ": bulletins/esx-update_8.0.3-0.0.24022510.xml: bulletin "
-                                       "esx-update_8.0.3-0.0.24022510 has an unreadable <releaseDate> 'June 2024'");
+  CHECK(metadata.warnings[0] == kZip +
+                                    ": bulletins/esx-update_8.0.3-0.0.24022510.xml: bulletin "
+                                    "esx-update_8.0.3-0.0.24022510 has an unreadable <releaseDate> 'June 2024'");
 }
 
 TEST_CASE("metadata: inconsistent or dangling descriptions are refused, naming the VIB", "[depot][metadata]") {
@@ -168,9 +169,10 @@ TEST_CASE("metadata: inconsistent or dangling descriptions are refused, naming t
   SECTION("a bulletin names a VIB nobody describes") {
     replace(member(members, "bulletins/VMware-vSAN_8.0.3-0.0.24022510.xml"), "</vibList>",
             "<vibID>VMware_bootbank_vsanhealth_8.0.3-0.0.24022510</vibID></vibList>");
-    CHECK(contains(refusal(members), "bulletin VMware-vSAN_8.0.3-0.0.24022510 "
-                                     "(bulletins/VMware-vSAN_8.0.3-0.0.24022510.xml) names VIB "
-                                     "VMware_bootbank_vsanhealth_8.0.3-0.0.24022510, which no member"));
+    CHECK(contains(refusal(members),
+                   "bulletin VMware-vSAN_8.0.3-0.0.24022510 "
+                   "(bulletins/VMware-vSAN_8.0.3-0.0.24022510.xml) names VIB "
+                   "VMware_bootbank_vsanhealth_8.0.3-0.0.24022510, which no member"));
   }
   SECTION("an image profile names a VIB nobody describes") {
     replace(member(members, "profiles/ESXi-8.0U3-24022510-no-tools-1719303164.xml"), "</vibList>",
@@ -202,8 +204,9 @@ TEST_CASE("metadata: a malformed member is refused, naming it and what is wrong"
     const std::size_t last = vib.rfind("<checksum checksum-type=\"sha-256\">");
     REQUIRE(last != std::string::npos);
     vib.replace(last, std::string("<checksum checksum-type=\"sha-256\">").size(), "<checksum checksum-type=\"sha-1\">");
-    CHECK(refusal(members) == where + "VIB VMware_bootbank_nvme-pcie_1.2.4.11-1vmw.803.0.0.24022510 has no "
-                                      "<checksum checksum-type=\"sha-256\">");
+    CHECK(refusal(members) == where +
+                                  "VIB VMware_bootbank_nvme-pcie_1.2.4.11-1vmw.803.0.0.24022510 has no "
+                                  "<checksum checksum-type=\"sha-256\">");
   }
   SECTION("a size that is not a number") {
     replace(vib, "<packed-size>143360</packed-size>", "<packed-size>140 KiB</packed-size>");

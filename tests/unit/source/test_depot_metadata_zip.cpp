@@ -9,12 +9,12 @@
 #include "support/process.hpp"
 
 using namespace esxmirror::source::depot;
+using depot_test::contains;
+using depot_test::metadata_members;
 using esxmirror::testing::ArchiveEntry;
 using esxmirror::testing::ArchiveFormat;
 using esxmirror::testing::build_archive;
 using esxmirror::testing::TempDir;
-using depot_test::contains;
-using depot_test::metadata_members;
 
 namespace {
 
@@ -80,8 +80,10 @@ TEST_CASE("metadata zip: a member past its cap is refused, naming it", "[depot][
   // A cap that every bulletin and profile fits and no VIB document does: the first VIB document is named.
   std::size_t largest_other = 0, smallest_vib = SIZE_MAX;
   for (const auto& [name, bytes] : members) {
-    if (name.rfind("vibs/", 0) == 0) smallest_vib = std::min(smallest_vib, bytes.size());
-    else if (name != "vmware.xml") largest_other = std::max(largest_other, bytes.size());
+    if (name.rfind("vibs/", 0) == 0)
+      smallest_vib = std::min(smallest_vib, bytes.size());
+    else if (name != "vmware.xml")
+      largest_other = std::max(largest_other, bytes.size());
   }
   REQUIRE(largest_other < smallest_vib);
   ZipLimits small;
@@ -119,12 +121,8 @@ TEST_CASE("metadata zip: damaged, truncated or not a zip at all", "[depot][zip]"
     const auto zip = write(dir, "flipped.zip", damaged);
     CHECK(contains(refusal(zip), "vmware.xml"));
   }
-  SECTION("missing file") {
-    CHECK(contains(refusal(dir / "absent.zip"), "cannot read the zip: "));
-  }
-  SECTION("empty file") {
-    CHECK_THROWS_AS(read_metadata_zip(write(dir, "empty.zip", ""), kZip), FormatError);
-  }
+  SECTION("missing file") { CHECK(contains(refusal(dir / "absent.zip"), "cannot read the zip: ")); }
+  SECTION("empty file") { CHECK_THROWS_AS(read_metadata_zip(write(dir, "empty.zip", ""), kZip), FormatError); }
 }
 
 TEST_CASE("metadata zip: hostile member names are only names: nothing is written", "[depot][zip]") {

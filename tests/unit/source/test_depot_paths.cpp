@@ -71,15 +71,16 @@ TEST_CASE("depot paths: absolute URLs inside the depot map to their place, other
   const Placement inside = layout().place(kZip, kRoot + "esx/vmw/vib20/x/y.vib", kShownZip);
   CHECK(inside.inside);
   CHECK(inside.relative_path == "esx/vmw/vib20/x/y.vib");
-  CHECK(layout().place(kZip, "HTTPS://DL.BROADCOM.COM:443/" + kToken + "/PROD/COMP/ESX_HOST/main/a.vib", kShownZip)
+  CHECK(layout()
+            .place(kZip, "HTTPS://DL.BROADCOM.COM:443/" + kToken + "/PROD/COMP/ESX_HOST/main/a.vib", kShownZip)
             .relative_path == "a.vib");
 
   for (const std::string& outside : {
            std::string("https://hostupdate.vmware.com/software/VUM/PRODUCTION/main/esx/vmw/vib20/x/y.vib"),
            "https://dl.broadcom.com/" + kToken + "/PROD/COMP/ESX_HOST/addon-main/vib20/x/y.vib",
            "http://dl.broadcom.com/" + kToken + "/PROD/COMP/ESX_HOST/main/esx/vmw/vib20/x/y.vib",  // other scheme
-           "https://dl.broadcom.com:8443/" + kToken + "/PROD/COMP/ESX_HOST/main/x.vib",             // other port
-           "https://dl.broadcom.com/" + kToken + "/PROD/COMP/ESX_HOST/mainline/x.vib",              // not a dir prefix
+           "https://dl.broadcom.com:8443/" + kToken + "/PROD/COMP/ESX_HOST/main/x.vib",            // other port
+           "https://dl.broadcom.com/" + kToken + "/PROD/COMP/ESX_HOST/mainline/x.vib",             // not a dir prefix
        }) {
     const Placement placed = layout().place(kZip, outside, kShownZip);
     CHECK_FALSE(placed.inside);

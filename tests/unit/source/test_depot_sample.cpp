@@ -106,8 +106,7 @@ TEST_CASE("sample depot: every metadata zip reads, and lists its VIBs with their
   CHECK(lines == std::set<std::string>{"7.0", "8.0"});
 }
 
-TEST_CASE("sample depot: realistic spread of sizes, severities, and VIBs shared between releases",
-          "[depot][sample]") {
+TEST_CASE("sample depot: realistic spread of sizes, severities, and VIBs shared between releases", "[depot][sample]") {
   const SampleDepot depot = SampleDepot::standard();
   std::size_t smallest = SIZE_MAX, largest = 0;
   std::set<std::string> severities, categories;

@@ -30,8 +30,8 @@ TEST_CASE("version selection: a version selects itself and the versions below it
   CHECK(version_selects(" 8.0 ", "\n8.0.2\t"));
 
   CHECK_FALSE(version_selects("8.0.3", "8.0.2"));
-  CHECK_FALSE(version_selects("8.0.3", "8.0"));    // a more precise selection never selects its line
-  CHECK_FALSE(version_selects("8.0", "8.00"));     // a prefix only counts at a dot
+  CHECK_FALSE(version_selects("8.0.3", "8.0"));  // a more precise selection never selects its line
+  CHECK_FALSE(version_selects("8.0", "8.00"));   // a prefix only counts at a dot
   CHECK_FALSE(version_selects("8.0", "8.01.0"));
   CHECK_FALSE(version_selects("8.0", "7.0.3"));
   CHECK_FALSE(version_selects("7.0", "7.0u3"));
@@ -44,7 +44,7 @@ TEST_CASE("version selection: patterns are selected by a version or a line they 
   CHECK(version_selects("8.0", "8.0.*"));
   CHECK(version_selects("8.0", "8.*"));
   CHECK(version_selects("8.0.3", "8.*"));
-  CHECK(version_selects("8", "8.0.*"));      // some 8.x version is an 8.0.x one
+  CHECK(version_selects("8", "8.0.*"));  // some 8.x version is an 8.0.x one
   CHECK(version_selects("8.0.3", "8.0.3*"));
   CHECK(version_selects("7.0.3", "*"));
 
@@ -60,9 +60,9 @@ TEST_CASE("metadata selection: by version and product, document order, each entr
                                        "vmw-ESXi-8.0.3-metadata.zip", "vmw-ESXi-8.0-tools-metadata.zip"});
   CHECK(selected_urls({"8.0.3"}) == Urls{"vmw-ESXi-8.0.3-metadata.zip", "vmw-ESXi-8.0-tools-metadata.zip"});
   CHECK(selected_urls({"7.0"}) == Urls{"vmw-ESXi-7.0.2-metadata.zip", "vmw-ESXi-7.0.3-metadata.zip"});
-  CHECK(selected_urls({"7.0.3", "8.0.3", "8.0"}) ==
-        Urls{"vmw-ESXi-7.0.3-metadata.zip", "vmw-ESXi-8.0.0-metadata.zip", "vmw-ESXi-8.0.2-metadata.zip",
-             "vmw-ESXi-8.0.3-metadata.zip", "vmw-ESXi-8.0-tools-metadata.zip"});
+  CHECK(selected_urls({"7.0.3", "8.0.3", "8.0"}) == Urls{"vmw-ESXi-7.0.3-metadata.zip", "vmw-ESXi-8.0.0-metadata.zip",
+                                                         "vmw-ESXi-8.0.2-metadata.zip", "vmw-ESXi-8.0.3-metadata.zip",
+                                                         "vmw-ESXi-8.0-tools-metadata.zip"});
   CHECK(selected_urls({"6.7"}).empty());
   CHECK(selected_urls({}).empty());
 

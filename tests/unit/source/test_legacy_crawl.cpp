@@ -19,11 +19,12 @@ const std::string kSite = "http://vendor.test/vi/";
 const std::string kIndex = kSite + "vi3_patches.html";
 
 std::string detail_page(int n) {
-  return fmt::format("<html><body><h2>Download Patch ESX-{0} for VMware ESX Server 3.0.1</h2>"
-                     "<p><b>Released 3/29/07</b></p><p><b>Patch Classification:</b> Critical</p>"
-                     "<p>md5sum: 2c4fe3e1d1bdcf0a1d6d6e3f7c2e{0}</p>"
-                     "<p><a href=\"http://download.vendor.test/vi/ESX-{0}.tgz\">Download Now</a></p></body></html>",
-                     1000 + n);
+  return fmt::format(
+      "<html><body><h2>Download Patch ESX-{0} for VMware ESX Server 3.0.1</h2>"
+      "<p><b>Released 3/29/07</b></p><p><b>Patch Classification:</b> Critical</p>"
+      "<p>md5sum: 2c4fe3e1d1bdcf0a1d6d6e3f7c2e{0}</p>"
+      "<p><a href=\"http://download.vendor.test/vi/ESX-{0}.tgz\">Download Now</a></p></body></html>",
+      1000 + n);
 }
 
 std::string page_url(int n) { return fmt::format("{}{}-patch.html", kSite, 1000 + n); }
@@ -100,7 +101,9 @@ const Rules& vi3() {
   return rules;
 }
 
-CrawlPolicy policy(int window = 3, int min_pages = 0) { return {kIndex, {"download.vendor.test"}, {"3.0.1"}, window, min_pages}; }
+CrawlPolicy policy(int window = 3, int min_pages = 0) {
+  return {kIndex, {"download.vendor.test"}, {"3.0.1"}, window, min_pages};
+}
 
 // What a caller keeps of a crawl for the next one: every page read, at `checked_at`, and the patches it
 // placed.
@@ -119,8 +122,10 @@ CrawlMemory remember(const CrawlResult& crawl, std::int64_t checked_at, CrawlMem
 
 }  // namespace
 
-TEST_CASE("legacy crawl: a first crawl reads the index and every page unconditionally, and returns the patches and the KB note to record",
-          "[crawl]") {
+TEST_CASE(
+    "legacy crawl: a first crawl reads the index and every page unconditionally, and returns the patches and the KB "
+    "note to record",
+    "[crawl]") {
   FakeFetcher fetcher = site(4);
   CrawlResult crawl = crawl_legacy_site(vi3(), policy(), {}, util::Secrets{}, fetcher);
   REQUIRE(fetcher.asked.size() == 6);
@@ -137,8 +142,10 @@ TEST_CASE("legacy crawl: a first crawl reads the index and every page unconditio
   CHECK(crawl.page_failures == 0);
 }
 
-TEST_CASE("legacy crawl: with the index unchanged, settled pages are revalidated in slices, the least recently checked first, and the remembered patches still come back",
-          "[crawl]") {
+TEST_CASE(
+    "legacy crawl: with the index unchanged, settled pages are revalidated in slices, the least recently checked "
+    "first, and the remembered patches still come back",
+    "[crawl]") {
   FakeFetcher fetcher = site(6);
   CrawlResult first = crawl_legacy_site(vi3(), policy(), {}, util::Secrets{}, fetcher);
   CrawlMemory memory = remember(first, 100);
@@ -199,23 +206,28 @@ TEST_CASE("legacy crawl: with the index unchanged, settled pages are revalidated
   }
 }
 
-TEST_CASE("legacy crawl: links to other hosts are refused and named, unreadable pages are counted, and the rest is read",
-          "[crawl]") {
+TEST_CASE(
+    "legacy crawl: links to other hosts are refused and named, unreadable pages are counted, and the rest is read",
+    "[crawl]") {
   FakeFetcher fetcher = site(2);
-  fetcher.documents[kIndex].body += "<a href=\"http://elsewhere.test/1009-patch.html\">x</a>"
-                                    "<a href=\"1099-patch.html\">gone</a>";
+  fetcher.documents[kIndex].body +=
+      "<a href=\"http://elsewhere.test/1009-patch.html\">x</a>"
+      "<a href=\"1099-patch.html\">gone</a>";
   CrawlResult crawl = crawl_legacy_site(vi3(), policy(), {}, util::Secrets{}, fetcher);
   CHECK(crawl.patches.size() == 2);
   CHECK(crawl.page_failures == 1);
   for (const std::string& url : fetcher.urls_asked()) CHECK(url.find("elsewhere.test") == std::string::npos);
   REQUIRE(crawl.warnings.size() == 2);
-  CHECK(crawl.warnings[0] == "ignoring link to another host: http://elsewhere.test/1009-patch.html (add it to "
-                             "allowed_hosts to follow it)");
+  CHECK(crawl.warnings[0] ==
+        "ignoring link to another host: http://elsewhere.test/1009-patch.html (add it to "
+        "allowed_hosts to follow it)");
   CHECK(crawl.warnings[1].find("cannot read patch page " + kSite + "1099-patch.html") == 0);
 }
 
-TEST_CASE("legacy crawl: an index that refuses access or links to no page is an Error(source) naming it, and a prefetched index is not asked again",
-          "[crawl]") {
+TEST_CASE(
+    "legacy crawl: an index that refuses access or links to no page is an Error(source) naming it, and a prefetched "
+    "index is not asked again",
+    "[crawl]") {
   FakeFetcher fetcher = site(1);
   fetcher.documents[kIndex].outcome = net::Outcome::auth;
   fetcher.documents[kIndex].status = 403;
@@ -247,8 +259,8 @@ TEST_CASE("legacy crawl: a secret in the source's URLs is returned in its stored
   secrets.add_placeholder("token", "s3cr3tT0ken");
   FakeFetcher fetcher;
   const std::string base = "http://vendor.test/{token}/vi/";
-  fetcher.documents[base + "index.html"] = {
-      "<a href=\"http://vendor.test/s3cr3tT0ken/vi/1001-patch.html\">p</a>", "\"i\""};
+  fetcher.documents[base + "index.html"] = {"<a href=\"http://vendor.test/s3cr3tT0ken/vi/1001-patch.html\">p</a>",
+                                            "\"i\""};
   fetcher.documents[base + "1001-patch.html"] = {
       "<h2>Download Patch ESX-1001 for VMware ESX Server 3.0.1</h2><p>Released 3/29/07</p>"
       "<a href=\"http://vendor.test/s3cr3tT0ken/vi/ESX-1001.tgz\">Download</a>",

@@ -45,16 +45,17 @@ json link(const std::string& version, const std::string& target_version, const s
 
 // A manifest as publish::render_manifest writes one: ESX-1001724 stored under 3.0.1, linked from 3.0.2.
 json manifest() {
-  return {{"generator", "esxmirror"},
-          {"manifest_version", 2},
-          {"newest_release", "2007-08-14"},
-          {"versions",
-           {{"3.0.1", {bundle("3.0.1", "ESX-1000039", "2007-03-29"), bundle("3.0.1", "ESX-1001724", "2007-08-14")}},
-            {"3.0.2", {link("3.0.2", "3.0.1", "ESX-1001724", "2007-08-14")}}}},
-          {"notes",
-           {{"3.0.1", {{{"id", "KB-1"}, {"release_date", nullptr}, {"classification", ""}, {"page", "http://v/1.html"}}}},
-            {"3.0.2", {{{"id", "KB-1"}, {"release_date", nullptr}, {"classification", ""}, {"page", "http://v/1.html"}}}}}},
-          {"depots", json::array()}};
+  return {
+      {"generator", "esxmirror"},
+      {"manifest_version", 2},
+      {"newest_release", "2007-08-14"},
+      {"versions",
+       {{"3.0.1", {bundle("3.0.1", "ESX-1000039", "2007-03-29"), bundle("3.0.1", "ESX-1001724", "2007-08-14")}},
+        {"3.0.2", {link("3.0.2", "3.0.1", "ESX-1001724", "2007-08-14")}}}},
+      {"notes",
+       {{"3.0.1", {{{"id", "KB-1"}, {"release_date", nullptr}, {"classification", ""}, {"page", "http://v/1.html"}}}},
+        {"3.0.2", {{{"id", "KB-1"}, {"release_date", nullptr}, {"classification", ""}, {"page", "http://v/1.html"}}}}}},
+      {"depots", json::array()}};
 }
 
 std::string error_of(const json& value) {

@@ -109,8 +109,7 @@ TEST_CASE("dialect 2 KB note with an empty download filename is not a bundle", "
   CHECK(r.warnings.empty());  // no md5 is expected where there is nothing to download
 }
 
-TEST_CASE("dialect 2 page in upper case with several versions, unquoted links and no md5",
-          "[parser][dialect2]") {
+TEST_CASE("dialect 2 page in upper case with several versions, unquoted links and no md5", "[parser][dialect2]") {
   const PatchRecord r = parse(fixture("dialect2_no_md5_upper_case.html"), kSite + "1002431-patch.html");
   CHECK(r.id == "ESX-1002431");
   CHECK(r.versions == Strings{"3.0.1", "3.0.2"});
@@ -202,9 +201,9 @@ TEST_CASE("the bundle id is the archive name without its extension", "[parser][v
 }
 
 TEST_CASE("the filename cell wins over the link's name, with a warning when they differ", "[parser][variations]") {
-  const PatchRecord r =
-      parse("<tr><td>Download Filename:</td><td>ESX-1002087.tgz</td></tr>"
-            "<a href='http://dl.example/get/ESX-1002087-b.tgz'>Download Now</a>");
+  const PatchRecord r = parse(
+      "<tr><td>Download Filename:</td><td>ESX-1002087.tgz</td></tr>"
+      "<a href='http://dl.example/get/ESX-1002087-b.tgz'>Download Now</a>");
   CHECK(r.filename == "ESX-1002087.tgz");
   CHECK(r.id == "ESX-1002087");
   CHECK(r.download_url == "http://dl.example/get/ESX-1002087-b.tgz");
@@ -287,8 +286,7 @@ TEST_CASE("versions are de-duplicated in page order across headings and the tabl
 TEST_CASE("version lists written without repeating the product name are read", "[parser][versions]") {
   CHECK(parse("<TR><TD>Product Versions:</TD><TD>ESX Server 3.0.1, 3.0.2 and 3.0.3</TD></TR>").versions ==
         Strings{"3.0.1", "3.0.2", "3.0.3"});
-  CHECK(parse("<TR><TD>Product Version:</TD><TD>ESX&nbsp;Server&nbsp;3.0.1a</TD></TR>").versions ==
-        Strings{"3.0.1a"});
+  CHECK(parse("<TR><TD>Product Version:</TD><TD>ESX&nbsp;Server&nbsp;3.0.1a</TD></TR>").versions == Strings{"3.0.1a"});
 }
 
 TEST_CASE("versions are captured whole so that 3.0.1 never matches 3.0.10 or 3.0.1a", "[parser][versions]") {
@@ -363,8 +361,7 @@ TEST_CASE("an index with no patch links yields no links", "[parser][index]") {
 
 // --- Overriding rules ----------------------------------------------------------------------------------
 
-TEST_CASE("a changed page layout that the built-in rules miss is read after overriding rules",
-          "[parser][rules]") {
+TEST_CASE("a changed page layout that the built-in rules miss is read after overriding rules", "[parser][rules]") {
   const std::string html = fixture("changed_layout.html");
   const std::string page = kSite + "1003176-patch.html";
 
@@ -402,9 +399,23 @@ TEST_CASE("an overridden index_link rule follows a renamed detail page scheme", 
 TEST_CASE("binary garbage never throws and still yields an id", "[parser][robustness]") {
   std::mt19937 rng(20070329);
   std::uniform_int_distribution<int> byte(0, 255);
-  const std::vector<std::string> markers = {"<a href=", "Download Now", "Download Patch ", "ESX Server 3.0.",
-                                            "Release Date:", "<td>", "</td>", "md5sum:", "&#x", "&amp",
-                                            "Supersedes", "<", ">", "'", "\"", "-patch.html", ".tgz"};
+  const std::vector<std::string> markers = {"<a href=",
+                                            "Download Now",
+                                            "Download Patch ",
+                                            "ESX Server 3.0.",
+                                            "Release Date:",
+                                            "<td>",
+                                            "</td>",
+                                            "md5sum:",
+                                            "&#x",
+                                            "&amp",
+                                            "Supersedes",
+                                            "<",
+                                            ">",
+                                            "'",
+                                            "\"",
+                                            "-patch.html",
+                                            ".tgz"};
   for (int round = 0; round < 20; ++round) {
     std::string junk;
     junk.reserve(64 * 1024);

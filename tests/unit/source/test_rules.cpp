@@ -75,11 +75,11 @@ TEST_CASE("a spec that leaves a rule out keeps the built-in patterns for it", "[
   RuleSpec spec;
   spec.patterns["md5"] = {R"(Checksum:\s*([0-9a-f]{32}))"};
   Rules rules(spec);
-  const PatchRecord record = parse_detail_page(
-      rules,
-      "<h2>Download Patch ESX-1 for VMware ESX Server 3.0.1</h2><p><b>Released 3/29/07</b></p>"
-      "<p>Checksum: 0123456789abcdef0123456789ABCDEF</p><p><a href=ESX-1.tgz>Download Now</a></p>",
-      "http://h/d/1-patch.html");
+  const PatchRecord record =
+      parse_detail_page(rules,
+                        "<h2>Download Patch ESX-1 for VMware ESX Server 3.0.1</h2><p><b>Released 3/29/07</b></p>"
+                        "<p>Checksum: 0123456789abcdef0123456789ABCDEF</p><p><a href=ESX-1.tgz>Download Now</a></p>",
+                        "http://h/d/1-patch.html");
   CHECK(record.versions == std::vector<std::string>{"3.0.1"});
   CHECK(record.release_date == "2007-03-29");
   CHECK(record.md5 == "0123456789abcdef0123456789abcdef");
@@ -87,9 +87,8 @@ TEST_CASE("a spec that leaves a rule out keeps the built-in patterns for it", "[
 
 TEST_CASE("an empty pattern list switches a rule off", "[rules]") {
   Rules rules(with("md5", {}));
-  const PatchRecord record =
-      parse_detail_page(rules, "<p>md5sum: 0123456789abcdef0123456789abcdef</p><a href=x.tgz>Download Now</a>",
-                        "http://h/1-patch.html");
+  const PatchRecord record = parse_detail_page(
+      rules, "<p>md5sum: 0123456789abcdef0123456789abcdef</p><a href=x.tgz>Download Now</a>", "http://h/1-patch.html");
   CHECK_FALSE(record.md5);
 }
 

@@ -45,7 +45,8 @@ Placed sample_placed(const std::string& id) {
   placed.verified_md5_expected = placed.md5;
   placed.path = "3.0.1/2007-03-29_" + id;
   placed.placements = {{"3.0.1", placed.path, false}, {"3.0.2", "3.0.2/2007-03-29_" + id, true}};
-  placed.files = {{id + "/contents.xml", 120, std::string(64, 'a')}, {id + "/descriptor.xml", 80, std::string(64, 'b')}};
+  placed.files = {{id + "/contents.xml", 120, std::string(64, 'a')},
+                  {id + "/descriptor.xml", 80, std::string(64, 'b')}};
   return placed;
 }
 
@@ -161,7 +162,8 @@ TEST_CASE("catalog: a patch round-trips with its versions, date, class, supersed
   CHECK(catalog.bundle("ESX-1001724")->state == BundleState::discovered);
 }
 
-TEST_CASE("catalog: a bundle goes discovered -> downloading -> failed -> placed, with failures counted", "[store][catalog]") {
+TEST_CASE("catalog: a bundle goes discovered -> downloading -> failed -> placed, with failures counted",
+          "[store][catalog]") {
   TempDir tmp;
   Database db(tmp / "state.db", Database::Mode::read_write);
   Catalog catalog(db);
@@ -274,8 +276,12 @@ TEST_CASE("catalog: pages keep their validators and what they yielded", "[store]
   TempDir tmp;
   Database db(tmp / "state.db", Database::Mode::read_write);
   Catalog catalog(db);
-  PageRow page{"http://vendor.example/download/vi/vi3_patches.html", "\"abc\"", "Thu, 29 Mar 2007 00:00:00 GMT", 100,
-               90, R"({"links":["a","b"]})"};
+  PageRow page{"http://vendor.example/download/vi/vi3_patches.html",
+               "\"abc\"",
+               "Thu, 29 Mar 2007 00:00:00 GMT",
+               100,
+               90,
+               R"({"links":["a","b"]})"};
   catalog.save_page(page);
   auto back = catalog.page(page.url);
   REQUIRE(back);

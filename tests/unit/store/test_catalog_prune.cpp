@@ -70,7 +70,7 @@ TEST_CASE("catalog: retention takes a placed bundle to pruning, then pruned with
   CHECK(deciding.pruned_at == 200);
   CHECK(deciding.pruned_versions == std::vector<std::string>{"3.0.1", "3.0.2"});
   CHECK(deciding.pruned_reason == "superseded by ESX-3 under 3.0.1, 3.0.2");
-  CHECK(deciding.path);                                // what the removal needs stays until it is done
+  CHECK(deciding.path);  // what the removal needs stays until it is done
   CHECK(catalog.entries()[0].placements.size() == 2);
   CHECK(catalog.files("ESX-1").size() == 2);
 
@@ -99,7 +99,8 @@ TEST_CASE("catalog: retention takes a placed bundle to pruning, then pruned with
   CHECK(catalog.files("ESX-1").size() == 2);
 }
 
-TEST_CASE("the retention migration keeps every bundle row of a schema-3 database and lets bundles be pruned", "[store][migrations][prune]") {
+TEST_CASE("the retention migration keeps every bundle row of a schema-3 database and lets bundles be pruned",
+          "[store][migrations][prune]") {
   TempDir tmp;
   const fs::path file = tmp / "state.db";
   {

@@ -60,9 +60,10 @@ std::string bytes_of(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("migration 2 scrubs every URL, JSON document and message an older release stored, clears the page "
-          "validators and marks placed bundles nested",
-          "[store][migrations]") {
+TEST_CASE(
+    "migration 2 scrubs every URL, JSON document and message an older release stored, clears the page "
+    "validators and marks placed bundles nested",
+    "[store][migrations]") {
   TempDir tmp;
   const fs::path file = tmp / "state.db";
   write_schema_1(file);
@@ -103,7 +104,8 @@ TEST_CASE("migration 2 scrubs every URL, JSON document and message an older rele
   }
 }
 
-TEST_CASE("migration 2 on a new database has nothing to scrub, and a current one is not migrated again", "[store][migrations]") {
+TEST_CASE("migration 2 on a new database has nothing to scrub, and a current one is not migrated again",
+          "[store][migrations]") {
   TempDir tmp;
   {
     Database db(tmp / "state.db", Database::Mode::read_write);

@@ -61,8 +61,8 @@ TEST_CASE("write_file_atomic gives a new file the usual permissions and keeps an
   const mode_t mask = ::umask(022);
   const fs::path fresh = tmp.path() / "fresh.html";
   write_file_atomic(fresh, "x");
-  CHECK((fs::status(fresh).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write |
-                                                                fs::perms::group_read | fs::perms::others_read));
+  CHECK((fs::status(fresh).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
   ::umask(mask);
 
   const fs::path kept = tmp.path() / "kept.json";

@@ -1,11 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "esxmirror/util/clock.hpp"
 #include "esxmirror/util/hash.hpp"
@@ -87,9 +87,9 @@ TEST_CASE("clock: ISO 8601 dates and times are read back as UTC, anything else r
   CHECK(parse_iso8601("2026-11-22T02:00") == from_unix(1795312800));
   CHECK(parse_iso8601("2026-11-22 02:00:07") == from_unix(1795312807));
   CHECK(parse_iso8601(iso8601(from_unix(946684799))) == from_unix(946684799));
-  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-02-30", "2026-11-22T24:00", "2026-11-22T02:00+01:00",
-                          "2026-11-22T02:00:00Zx", "22.11.2026", "2026-11-2", "2026-11-22x",
-                          "2999-01-01", "1969-12-31"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-13-01", "2026-02-30", "2026-11-22T24:00", "2026-11-22T02:00+01:00",
+        "2026-11-22T02:00:00Zx", "22.11.2026", "2026-11-2", "2026-11-22x", "2999-01-01", "1969-12-31"}) {
     INFO(bad);
     CHECK_FALSE(parse_iso8601(bad));
   }

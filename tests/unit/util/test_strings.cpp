@@ -23,7 +23,9 @@ TEST_CASE("decode_html_entities decodes named and numeric references", "[strings
   CHECK(decode_html_entities("ESX-1000039&#x2e;tgz") == "ESX-1000039.tgz");
   CHECK(decode_html_entities("ESX-1000039&#X2E;tgz") == "ESX-1000039.tgz");
   CHECK(decode_html_entities("&AMP;") == "&");
-  CHECK(decode_html_entities("a&nbsp;b") == "a\xC2\xA0" "b");
+  CHECK(decode_html_entities("a&nbsp;b") ==
+        "a\xC2\xA0"
+        "b");
   CHECK(decode_html_entities("&#169;") == "\xC2\xA9");
 }
 

@@ -22,15 +22,15 @@ namespace esxmirror::source::depot {
 
 // One VIB file the zip references.
 struct Vib {
-  std::string id;             // "<vendor>_<type>_<name>_<version>": what bulletins and profiles name
-  std::string name;           // "esx-base"
-  std::string version;        // "8.0.3-0.0.24022510"
-  std::string vendor;         // "VMware"
-  std::string type;           // "bootbank"
-  std::string relative_path;  // as written: relative to the zip's directory, or an absolute URL
+  std::string id;                 // "<vendor>_<type>_<name>_<version>": what bulletins and profiles name
+  std::string name;               // "esx-base"
+  std::string version;            // "8.0.3-0.0.24022510"
+  std::string vendor;             // "VMware"
+  std::string type;               // "bootbank"
+  std::string relative_path;      // as written: relative to the zip's directory, or an absolute URL
   std::uint64_t packed_size = 0;  // bytes of the .vib file
-  std::string sha256;         // lowercase hex of the whole .vib file
-  std::string described_by;   // the member it was read from: "vibs/esx-base-1234.xml" or "vmware.xml"
+  std::string sha256;             // lowercase hex of the whole .vib file
+  std::string described_by;       // the member it was read from: "vibs/esx-base-1234.xml" or "vmware.xml"
   bool operator==(const Vib&) const = default;
 };
 
@@ -43,8 +43,8 @@ struct Platform {
 };
 
 struct Bulletin {
-  std::string id;            // "ESXi_8.0.3-0.0.24022510"
-  std::string vendor;        // "VMware, Inc."
+  std::string id;      // "ESXi_8.0.3-0.0.24022510"
+  std::string vendor;  // "VMware, Inc."
   std::string summary;
   std::string severity;      // "critical", "important", "moderate", "low", "general"
   std::string category;      // "bugfix", "security", "enhancement"...
@@ -52,7 +52,7 @@ struct Bulletin {
   std::string release_date;  // ISO "YYYY-MM-DD"; empty when missing or unreadable (and a warning)
   std::vector<Platform> platforms;
   std::vector<std::string> vib_ids;  // document order
-  std::string described_by;  // "bulletins/<id>.xml" or "vmware.xml"
+  std::string described_by;          // "bulletins/<id>.xml" or "vmware.xml"
   bool operator==(const Bulletin&) const = default;
 };
 
@@ -84,8 +84,7 @@ struct ZipLimits {
 // parses what it holds. `document` names the zip in errors. Throws FormatError: a damaged or unreadable
 // zip, a member past `limits`, invalid XML or a missing required element in a member, inconsistent
 // descriptions, a dangling VIB reference, or a zip with no vmware.xml, vibs/ or bulletins/ at all.
-Metadata read_metadata_zip(const std::filesystem::path& zip, const std::string& document,
-                           const ZipLimits& limits = {});
+Metadata read_metadata_zip(const std::filesystem::path& zip, const std::string& document, const ZipLimits& limits = {});
 
 // The same from members already in memory, (name, bytes) in zip order (tests, fuzzing).
 Metadata parse_metadata_members(const std::vector<std::pair<std::string, std::string>>& members,
