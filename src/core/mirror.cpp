@@ -15,6 +15,7 @@
 #include "esxmirror/bundle/gzip_check.hpp"
 #include "esxmirror/bundle/layout.hpp"
 #include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/core/disk_space.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/streaming_unpack.hpp"
 #include "esxmirror/util/hash.hpp"
@@ -48,19 +49,6 @@ void discard_download(const fs::path& archive) {
     std::string name = entry.path().filename().string();
     if (name.rfind(archive.filename().string(), 0) == 0) fs::remove(entry.path(), ignored);
   }
-}
-
-bool disk_full(const fs::path& dir) {
-  std::error_code ec;
-  fs::space_info space = fs::space(dir, ec);
-  return !ec && space.available < (256u << 10);
-}
-
-[[noreturn]] void throw_disk_full(const SyncSettings& settings, const std::string& id) {
-  throw Error(ExitCode::storage,
-              fmt::format("no space left on device under {} while mirroring {}: free some space and run again "
-                          "(nothing half-written was placed)",
-                          settings.dest.string(), id));
 }
 
 std::vector<store::FileRow> file_rows(const std::vector<bundle::UnpackedFile>& files) {
@@ -183,7 +171,7 @@ class BundleMirror {
       }
       context_.report.bytes_downloaded += response.bytes;
       if (response.outcome != net::Outcome::ok) {
-        if (disk_full(settings_.staging_dir())) throw_disk_full(settings_, planned.patch.id);
+        fail_if_disk_full(settings_, planned.patch.id);
         throw PatchError(fmt::format("download failed: {}", response.error));
       }
       if (!verify(job, response)) return false;  // fetched again
@@ -191,7 +179,7 @@ class BundleMirror {
       report.outcome = planned.action == Action::replace ? PatchOutcome::replaced : PatchOutcome::placed;
       spdlog::info("{}: placed {} ({} bytes)", planned.patch.id, report.path, response.bytes);
     } catch (const PatchError& e) {
-      if (disk_full(settings_.staging_dir())) throw_disk_full(settings_, planned.patch.id);
+      fail_if_disk_full(settings_, planned.patch.id);
       report.reason = e.what();
       record_failure(planned, report.reason);
     }

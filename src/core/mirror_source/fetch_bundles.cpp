@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/bundle/placement.hpp"
+#include "esxmirror/core/disk_space.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
@@ -182,7 +183,7 @@ class UpstreamFetch {
       try {
         if (!verified(response.tag, response)) return;  // fetched again
       } catch (const PatchError& e) {
-        if (disk_full()) throw_disk_full(index);
+        fail_if_disk_full(settings_, work_[index].planned.patch.id);
         fail(index, e.what());
       }
     }
@@ -219,7 +220,7 @@ class UpstreamFetch {
     } catch (const PatchError& e) {
       fail(index, e.what());
     } catch (const fs::filesystem_error& e) {
-      if (disk_full()) throw_disk_full(index);
+      fail_if_disk_full(settings_, work_[index].planned.patch.id);
       throw;
     }
   }
@@ -295,18 +296,6 @@ class UpstreamFetch {
          .bytes = job.bytes,
          .seconds = std::chrono::duration<double>(SteadyClock::now() - job.started).count(),
          .url = util::mask_url(planned.patch.download_url)});
-  }
-
-  bool disk_full() const {
-    std::error_code ec;
-    fs::space_info space = fs::space(settings_.staging_dir(), ec);
-    return !ec && space.available < (256u << 10);
-  }
-
-  [[noreturn]] void throw_disk_full(std::size_t index) const {
-    throw Error(ExitCode::storage, fmt::format("no space left on device under {} while mirroring {}: free some "
-                                               "space and run again (nothing half-written was placed)",
-                                               settings_.dest.string(), work_[index].planned.patch.id));
   }
 
   const std::vector<UpstreamWork>& work_;
