@@ -43,5 +43,9 @@ std::vector<Capture> all_captures(const Rules::Compiled& rules, std::string_view
 // the pattern asks with (?s).
 re2::RE2::Options rule_options();
 
+// A bundle id as pages write it ("ESX-1000039", "ESX350-200802401-BG"), as group 1: the built-in rules
+// find it in headings and titles, the parser in lists of superseded patches.
+inline constexpr const char* kBundleIdPattern = R"((ESX[a-z0-9]*-\d[a-z0-9]*(?:-[a-z0-9]+)*))";
+
 }  // namespace detail
 }  // namespace esxmirror::source

@@ -110,7 +110,7 @@ std::string page_name(const std::string& page_url) {
 }
 
 std::vector<std::string> bundle_ids_in(std::string_view text) {
-  static const re2::RE2 id_pattern(R"((ESX[a-z0-9]*-\d[a-z0-9]*(?:-[a-z0-9]+)*))", detail::rule_options());
+  static const re2::RE2 id_pattern(detail::kBundleIdPattern, detail::rule_options());
   std::vector<std::string> ids;
   re2::StringPiece input(text.data(), text.size());
   re2::StringPiece id;

@@ -49,7 +49,7 @@ RuleSpec RuleSpec::vi3() {
       R"((?:\s|&nbsp;|&#160;|</?)" + kInline + R"(\b[^>]*>)*:(?:\s|&nbsp;|&#160;|</?)" + kInline + R"(\b[^>]*>)*)";
   // Text of a value that may carry inline markup and links (lists of versions or patches).
   const std::string kMarkedUpText = R"(((?:[^<]|</?(?:)" + kInlineNames + R"(|a|br)\b[^>]*>)*))";
-  const std::string kBundleId = R"((ESX[a-z0-9]*-\d[a-z0-9]*(?:-[a-z0-9]+)*))";
+  const std::string kBundleId = detail::kBundleIdPattern;
   const std::string kAnchorHref = R"(<a\s(?:[^>]*?\s)?href\s*=\s*["']?\s*)";
   // Single-valued "Label: value" in both dialects: the table cell first, then inline text.
   auto labelled = [&](const std::string& label) -> std::vector<std::string> {
