@@ -11,8 +11,9 @@
 
 namespace esxmirror::store {
 
+// A document of a legacy site (index or detail page) as last answered, kept for the next conditional GET.
 struct PageRow {
-  std::string url;
+  std::string url;  // stored form: secrets as placeholders
   std::string etag;
   std::string last_modified;
   std::int64_t checked_at = 0;  // last time the server was asked
@@ -36,6 +37,7 @@ enum class BundleLayout {
           // (<date>_<bundle>/<bundle>/...); the next sync converts it
 };
 
+// Where one patch's bundle stands: its state, failures and backoff, digests, and where it was placed.
 struct BundleRow {
   std::string patch_id;
   BundleState state = BundleState::discovered;
@@ -64,12 +66,14 @@ struct PruneDecision {
   std::string reason;
 };
 
+// One version's name for a placed bundle: its own directory, or a link to the directory of another version.
 struct PlacementRow {
   std::string version;
   std::string path;  // relative to dest
   bool is_link = false;
 };
 
+// One file of a placed bundle, as verify checks it.
 struct FileRow {
   std::string relpath;  // relative to the bundle directory
   std::int64_t size = 0;
@@ -83,6 +87,7 @@ struct CatalogEntry {
   std::vector<PlacementRow> placements;
 };
 
+// One sync (or repair) as recorded when it finished: what `status` shows of the recent runs.
 struct RunRow {
   std::int64_t id = 0;
   std::int64_t started_at = 0;
@@ -105,21 +110,30 @@ struct Placed {
   BundleLayout layout = BundleLayout::flat;
 };
 
+// The legacy source's tables (pages, patches, bundles, placements, files, runs) over an open database.
+// Every query throws Error(storage) naming the database when SQLite fails.
 class Catalog {
  public:
   explicit Catalog(Database& db) : db_(db) {}
 
+  // The page at stored URL `url`; nullopt when it was never read.
   std::optional<PageRow> page(const std::string& url);
+  // Every page read so far, by stored URL.
   std::map<std::string, PageRow> pages();
+  // Inserts or replaces the page's row.
   void save_page(const PageRow& page);
 
   // Inserts or updates the patch and its versions; a new patch with a bundle gets a `discovered` bundle
   // row (a KB note gets none).
   void upsert_patch(const PatchRecord& patch, std::int64_t now);
+  // The patch `id` as last recorded; nullopt for an unknown id.
   std::optional<PatchRecord> patch(const std::string& id);
+  // Every bundle row by patch id.
   std::map<std::string, BundleRow> bundles();
+  // The bundle row of patch `id`; nullopt when it has none (unknown, or a KB note).
   std::optional<BundleRow> bundle(const std::string& id);
 
+  // The bundle's download has started: `downloading`.
   void mark_downloading(const std::string& id, std::int64_t now);
   // The archive of a bundle not placed yet passed verification and is about to be renamed into place:
   // `verified`, with its digests (placements and files stay empty). After a crash between the rename and
@@ -154,16 +168,22 @@ class Catalog {
 
   // Every patch with its bundle state and placements, ordered by date then id.
   std::vector<CatalogEntry> entries();
+  // The recorded files of patch `id`'s bundle, ordered by relpath (empty when none are recorded).
   std::vector<FileRow> files(const std::string& id);
   // The files of every placed bundle by patch id, each bundle's ordered by relpath (one query).
   std::map<std::string, std::vector<FileRow>> placed_files();
   // Bytes of each bundle's recorded files (its directory's content, a kept archive included), by id.
   std::map<std::string, std::int64_t> bundle_bytes();
 
+  // Records a run as started at `now` (outcome "running"; a run still "running" from before is marked
+  // abandoned: it was killed); returns its id.
   std::int64_t start_run(std::int64_t now);
+  // Records how run `run.id` ended.
   void finish_run(const RunRow& run);
+  // The last `limit` runs, newest first.
   std::vector<RunRow> recent_runs(int limit);
 
+  // The database these tables are in (for a transaction around several calls).
   Database& database() { return db_; }
 
  private:
