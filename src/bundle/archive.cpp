@@ -78,8 +78,6 @@ void check_write_status(Unpack& u, struct archive* writer, const std::string& en
   if (status == ARCHIVE_WARN) u.result.notes.push_back(printable(entry) + ": " + error_text(writer));
 }
 
-// Streams one entry's data from reader to writer, counting what is written against the limits. Holes
-// of sparse files count as written: they are bytes a reader of the file will see.
 // Feeds `count` zero bytes (a sparse file's hole) to the hasher.
 void hash_zeros(util::StreamHasher& hasher, std::uint64_t count) {
   static const char zeros[64 * 1024] = {};

@@ -159,15 +159,15 @@ std::string format_number(double value) {
 
 }  // namespace
 
-std::uint64_t remaining_budget_for_stream(const Unpack& u, std::uint64_t budget_at_entry_start) {
-  return std::max(budget_at_entry_start, remaining_budget(u));
-}
-
 std::uint64_t remaining_budget(const Unpack& u) {
   const double ratio_cap = u.limits.max_ratio * static_cast<double>(u.archive_size);
   std::uint64_t cap = u.limits.max_total_bytes;
   if (ratio_cap < static_cast<double>(cap)) cap = static_cast<std::uint64_t>(ratio_cap);
   return cap > u.result.bytes_written ? cap - u.result.bytes_written : 0;
+}
+
+std::uint64_t remaining_budget_for_stream(const Unpack& u, std::uint64_t budget_at_entry_start) {
+  return std::max(budget_at_entry_start, remaining_budget(u));
 }
 
 [[noreturn]] void refuse_size(const Unpack& u, const std::string& name) {
