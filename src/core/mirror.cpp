@@ -19,6 +19,7 @@
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/streaming_unpack.hpp"
 #include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/serial_worker.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
@@ -34,7 +35,7 @@ struct InFlight {
   fs::path archive;                         // where the download lands (complete)
   fs::path unpack_dir;                      // staging directory it unpacks into
   std::unique_ptr<StreamingUnpack> stream;  // unpacks while the bytes arrive
-  int checksum_attempts = 0;                // a bad checksum is fetched again once in the same run
+  int checksum_attempts = 0;                // times fetched again after a bad checksum: once per run
   SteadyClock::time_point started;
 };
 
@@ -103,6 +104,12 @@ void remove_stale(const fs::path& dest, const std::optional<std::string>& old_pa
   if (!still_used && fs::exists(dest / *old_path)) fs::remove_all(dest / *old_path, ignored);
 }
 
+// How many finished downloads may wait for the disk before the transfer thread waits too.
+constexpr std::size_t kPlacementBacklogPerJob = 2;
+
+// The transfer thread only runs curl and decides whether a download must be fetched again; everything
+// that touches the disk or the catalog for a bundle (finishing the unpack, fsync, rename, links, rows,
+// the report) runs on one placement thread, in order, while the next downloads are already on the wire.
 class BundleMirror {
  public:
   explicit BundleMirror(MirrorContext& context)
@@ -121,12 +128,17 @@ class BundleMirror {
     for (int i = 0; i < settings_.jobs; ++i) start_next();
     std::jthread ticker;
     if (settings_.on_progress) ticker = std::jthread([&](std::stop_token stop) { report_progress(stop, work.size()); });
+    const std::size_t backlog = kPlacementBacklogPerJob * static_cast<std::size_t>(settings_.jobs);
     engine_.run([&](net::Response&& response) {
-      if (finish(std::move(response))) {
-        ++done_;
-        start_next();
-      }
+      placing_.rethrow_if_failed();  // a storage error ends the run as it would have on this thread
+      if (fetch_again(response)) return;
+      if (response.outcome != net::Outcome::aborted) context_.report.bytes_downloaded += response.bytes;
+      placing_.wait_below(backlog);
+      InFlight& job = in_flight_[response.tag];
+      placing_.post([this, &job, r = std::move(response)] { settle(job, r); });
+      start_next();
     });
+    placing_.drain();
     context_.report.requests += engine_.stats().requests;
   }
 
@@ -137,7 +149,10 @@ class BundleMirror {
     waiting_.pop_front();
     InFlight& job = in_flight_[index];
     job.started = SteadyClock::now();
-    context_.catalog.mark_downloading(job.planned->patch.id, util::to_unix(context_.clock.now()));
+    // Posted before the download starts, so it is recorded before anything the download leads to.
+    placing_.post([this, &job] {
+      context_.catalog.mark_downloading(job.planned->patch.id, util::to_unix(context_.clock.now()));
+    });
     if (job.planned->action == Action::replace) {
       spdlog::info("{}: {}; fetching it again", job.planned->patch.id, job.planned->reason);
     }
@@ -153,9 +168,30 @@ class BundleMirror {
     engine_.add({index, job.planned->patch.download_url, {}, job.archive});
   }
 
-  // Returns false when the bundle was queued to be fetched again.
-  bool finish(net::Response&& response) {
+  bool is_html(const net::Response& response) const {
+    return response.content_type.find("text/html") != std::string::npos;
+  }
+
+  // On the transfer thread: true when the download did not match the page's md5 for the first time and
+  // was queued to be fetched again. Otherwise the unpack worker is told the file is complete.
+  bool fetch_again(const net::Response& response) {
     InFlight& job = in_flight_[response.tag];
+    const PatchRecord& patch = job.planned->patch;
+    if (response.outcome != net::Outcome::ok || is_html(response)) return false;
+    if (!patch.md5 || *patch.md5 == response.digests.md5 || job.checksum_attempts > 0) {  // a second one fails
+      job.stream->mark_complete();
+      return false;
+    }
+    ++job.checksum_attempts;
+    job.stream->abandon();
+    discard_download(job.archive);
+    spdlog::warn("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5, response.digests.md5);
+    transfer(response.tag);
+    return true;
+  }
+
+  // On the placement thread: the bundle's outcome, placed or failed, recorded and reported.
+  void settle(InFlight& job, const net::Response& response) {
     const PlannedPatch& planned = *job.planned;
     PatchReport report{.id = planned.patch.id,
                        .versions = planned.versions,
@@ -167,14 +203,14 @@ class BundleMirror {
       if (response.outcome == net::Outcome::aborted) {
         report.reason = "interrupted";
         context_.report.patches.push_back(std::move(report));
-        return true;
+        ++done_;
+        return;
       }
-      context_.report.bytes_downloaded += response.bytes;
       if (response.outcome != net::Outcome::ok) {
         fail_if_disk_full(settings_, planned.patch.id);
         throw PatchError(fmt::format("download failed: {}", response.error));
       }
-      if (!verify(job, response)) return false;  // fetched again
+      verify(job, response);
       report.path = place(job, response);
       report.outcome = planned.action == Action::replace ? PatchOutcome::replaced : PatchOutcome::placed;
       spdlog::info("{}: placed {} ({} bytes)", planned.patch.id, report.path, response.bytes);
@@ -188,24 +224,20 @@ class BundleMirror {
     fs::remove_all(job.unpack_dir, ignored);
     report.seconds = std::chrono::duration<double>(SteadyClock::now() - job.started).count();
     context_.report.patches.push_back(std::move(report));
-    return true;
+    ++done_;
   }
 
-  // True when the download is what the page promised; false when it was queued to be fetched again.
-  bool verify(InFlight& job, const net::Response& response) {
+  // Throws unless the download is what the page promised (a first md5 mismatch was fetched again).
+  void verify(InFlight& job, const net::Response& response) {
     const PatchRecord& patch = job.planned->patch;
-    if (response.content_type.find("text/html") != std::string::npos) {
+    if (is_html(response)) {
+      job.stream->abandon();
       discard_download(job.archive);
       throw PatchError("the server sent an HTML page instead of the bundle (a login or captive portal page?)");
     }
-    if (!patch.md5 || *patch.md5 == response.digests.md5) return true;
+    if (!patch.md5 || *patch.md5 == response.digests.md5) return;
     job.stream->abandon();
     discard_download(job.archive);
-    if (++job.checksum_attempts < 2) {
-      spdlog::warn("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5, response.digests.md5);
-      transfer(response.tag);
-      return false;
-    }
     throw PatchError(
         fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5, response.digests.md5));
   }
@@ -312,6 +344,7 @@ class BundleMirror {
   std::vector<InFlight> in_flight_;
   std::deque<std::size_t> waiting_;  // indexes into in_flight_ not handed to the engine yet
   std::atomic<int> done_{0};
+  util::SerialWorker placing_;  // last: it finishes its tasks (which use the members above) first
 };
 
 }  // namespace

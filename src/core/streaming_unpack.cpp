@@ -41,8 +41,13 @@ void StreamingUnpack::abandon() {
   worker_.join();
 }
 
+void StreamingUnpack::mark_complete() {
+  int expected = downloading;
+  state_.compare_exchange_strong(expected, complete);
+}
+
 std::optional<bundle::UnpackResult> StreamingUnpack::finish(const std::string& md5) {
-  state_ = complete;
+  mark_complete();
   if (worker_.joinable()) worker_.join();
   if (consumed_md5_ != md5) return std::nullopt;  // it saw other bytes than the verified ones
   if (error_) std::rethrow_exception(error_);

@@ -25,6 +25,9 @@ class StreamingUnpack {
   StreamingUnpack(const StreamingUnpack&) = delete;
   StreamingUnpack& operator=(const StreamingUnpack&) = delete;
 
+  // The engine has reported the download complete (under its final name): the worker reads to its end
+  // and finishes on its own, while the caller goes on. Does not wait.
+  void mark_complete();
   // The download is complete and verified with `md5`: waits for the worker. Returns the unpack result
   // when the worker consumed exactly those bytes; rethrows the unpack's PatchError / Error when it did
   // (the archive itself is bad); nullopt when its view of the file was not the final bytes (a restart
