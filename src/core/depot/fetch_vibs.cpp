@@ -1,7 +1,8 @@
 // Downloading VIBs: `jobs` at a time into staging, size and sha-256 checked on the streamed bytes, then
 // placed in batches: one syncfs for the batch, each renamed to its place under <dest>/<name>/, one
 // transaction recording them. A bad digest is fetched once more, then failed; nothing unverified or not
-// yet on disk ever reaches a final name.
+// yet on disk ever reaches a final name. The transfer thread only checks digests and queues requests;
+// the catalog rows and the batches' syncfs and renames run in order on one placement thread.
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/serial_worker.hpp"
 
 namespace esxmirror {
 
@@ -29,6 +31,8 @@ namespace {
 // keeps VIBs appearing steadily on a slow link, and bounds what a crash can cost.
 constexpr std::size_t kBatchFiles = 64;
 constexpr auto kBatchAge = std::chrono::milliseconds(200);
+// Placement tasks (mostly one catalog row per VIB started) waiting before the transfer thread waits too.
+constexpr std::size_t kPlacementBacklog = 2 * kBatchFiles;
 
 class VibFetcher {
  public:
@@ -44,10 +48,12 @@ class VibFetcher {
     for (std::size_t i = 0; i < work_.size(); ++i) waiting_.push_back(i);
     for (int i = 0; i < context_.settings.jobs; ++i) start_next();
     engine_.run([&](net::Response&& r) {
+      placing_.rethrow_if_failed();  // a storage error ends the run as it would have on this thread
       finish(std::move(r));
       start_next();
     });
     place_batch();  // what was verified, also when interrupted
+    placing_.drain();
     context_.outcome.requests += engine_.stats().requests;
     context_.report.requests += engine_.stats().requests;
     if (interrupted_)
@@ -63,7 +69,7 @@ class VibFetcher {
     std::size_t index = waiting_.front();
     waiting_.pop_front();
     const store::VibRef& vib = work_[index];
-    context_.catalog.mark_vib_downloading(vib.relpath, context_.now());
+    placing_.post([this, &vib] { context_.catalog.mark_vib_downloading(vib.relpath, context_.now()); });
     transfer(index);
   }
 
@@ -120,14 +126,19 @@ class VibFetcher {
   // final name is always complete and verified.
   void place_batch() {
     if (batch_.empty()) return;
-    const std::vector<std::size_t> batch = std::exchange(batch_, {});
+    placing_.wait_below(kPlacementBacklog);
+    placing_.post([this, batch = std::exchange(batch_, {})] { place(batch); });
+  }
+
+  // On the placement thread.
+  void place(const std::vector<std::size_t>& batch) {
     try {
       util::sync_filesystem(context_.staging_dir());
     } catch (const Error& e) {
       for (const std::size_t index : batch) {
         std::error_code ignored;
         fs::remove(staged(work_[index]), ignored);
-        fail(work_[index], fmt::format("download failed: {}", e.what()));
+        record_failure(work_[index], fmt::format("download failed: {}", e.what()));
       }
       return;
     }
@@ -144,6 +155,11 @@ class VibFetcher {
   }
 
   void fail(const store::VibRef& vib, const std::string& reason) {
+    placing_.post([this, &vib, reason] { record_failure(vib, reason); });
+  }
+
+  // On the placement thread.
+  void record_failure(const store::VibRef& vib, const std::string& reason) {
     std::int64_t now = context_.now();
     auto row = known_.find(vib.relpath);
     int failures = (row != known_.end() ? row->second.failures : 0) + 1;
@@ -166,6 +182,7 @@ class VibFetcher {
   std::chrono::steady_clock::time_point batch_started_;
   std::set<std::string> placed_;
   bool interrupted_ = false;
+  util::SerialWorker placing_;  // last: it finishes its tasks (which use the members above) first
 };
 
 }  // namespace
