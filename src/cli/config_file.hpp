@@ -12,7 +12,7 @@ namespace esxmirror::cli {
 void load_config_file(const std::string& file, Options& options);
 
 // Every key the config file accepts, sorted; those of the [rules] table as "rules.NAME". The man page's
-// test checks each is documented.
+// and the README's tests check each is documented.
 std::vector<std::string> config_keys();
 
 // The effective configuration as TOML, secrets masked (for `config show`).

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "cli/config_keys.hpp"
 #include "esxmirror/util/strings.hpp"
 
 namespace esxmirror::cli {
@@ -31,6 +32,12 @@ SourceKind parse_source_kind(const std::string& name) {
 
 namespace {
 
+// The range an option shares with its config key (one table: config_keys.cpp).
+CLI::Range config_check(const std::string& key) {
+  const IntRange r = config_range(key);
+  return CLI::Range(r.min, r.max);
+}
+
 // Options every command shares: where the mirror and its state are, and how to talk.
 void add_common(CLI::App* command, Options& o) {
   command->add_option("--dest", o.sync.dest, "Mirror directory (default ./esx-mirror)")->group("Common");
@@ -58,16 +65,16 @@ void add_network(CLI::App* command, Options& o) {
           "Total download rate limit in bytes/s (suffix K, M, G)")
       ->group("Network");
   command->add_option("--connect-timeout", n.connect_timeout_s, "Seconds to wait for a connection (default 30)")
-      ->check(CLI::Range(1, 3600))
+      ->check(config_check("connect_timeout"))
       ->group("Network");
   command->add_option("--low-speed-limit", n.low_speed_limit, "Abort a transfer slower than this many bytes/s...")
-      ->check(CLI::Range(0, 1 << 30))
+      ->check(config_check("low_speed_limit"))
       ->group("Network");
   command->add_option("--low-speed-time", n.low_speed_time_s, "...for this many seconds (default 60), then retry")
-      ->check(CLI::Range(1, 3600))
+      ->check(config_check("low_speed_time"))
       ->group("Network");
   command->add_option("--retries", o.sync.retry.max_attempts, "Attempts per request for timeouts, 429, 5xx (default 4)")
-      ->check(CLI::Range(1, 20))
+      ->check(config_check("retries"))
       ->group("Network");
   command->add_option("--allow-host", o.sync.allowed_hosts, "Also follow patch-page links to HOST (repeatable)")
       ->group("Network");
@@ -104,7 +111,7 @@ void add_selection(CLI::App* command, Options& o) {
 void add_sync_options(CLI::App* command, Options& o) {
   add_common(command, o);
   add_selection(command, o);
-  command->add_option("-j,--jobs", o.sync.jobs, "Bundle downloads at once (default 4)")->check(CLI::Range(1, 64));
+  command->add_option("-j,--jobs", o.sync.jobs, "Bundle downloads at once (default 4)")->check(config_check("jobs"));
   command->add_flag("--dry-run", o.sync.dry_run,
                     "Print each bundle that would be fetched, replaced or linked (id, versions, date, size, URL); "
                     "download no bundle, change nothing");
@@ -184,7 +191,7 @@ Commands build_commands(CLI::App& app, Options& o) {
       ->add_option_function<int>(
           "--keep-superseded-days", [&o](const int& days) { o.sync.retention.keep_superseded_days = days; },
           "Remove a superseded bundle once the newer bundles superseding it have been placed this many days")
-      ->check(CLI::Range(0, 36500));
+      ->check(config_check("keep_superseded_days"));
   c.prune->add_option("--esx-version", o.sync.versions,
                       "A selected version (repeatable; default: the config's esx_version): a bundle whose page lists "
                       "it stays unless a newer bundle supersedes it there too");
