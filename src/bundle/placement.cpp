@@ -22,6 +22,7 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/fs.hpp"
+#include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror::bundle {
 namespace fs = std::filesystem;
@@ -69,12 +70,9 @@ int rename_flags(const fs::path& from, const fs::path& to, unsigned flags) {
 void sync_tree(const fs::path& dir, const fs::path& final_dir) {
   std::error_code ec;
   auto sync_one = [&](const fs::path& p, int flags) {
-    const int fd = ::open(p.c_str(), flags | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw_place_error(final_dir, errno);
-    const int result = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (result != 0 && err != EINVAL) throw_place_error(final_dir, err);
+    const util::UniqueFd fd(::open(p.c_str(), flags | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) throw_place_error(final_dir, errno);
+    if (::fsync(fd.get()) != 0 && errno != EINVAL) throw_place_error(final_dir, errno);
   };
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::file_type type = it->symlink_status(ec).type();

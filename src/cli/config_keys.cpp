@@ -136,55 +136,84 @@ std::vector<ConfigKey> make_table() {
          }
        },
        [](const Options& o, toml::table& t) { t.insert("source_kind", to_string(o.sync.source_kind)); }},
-      text("token_file", [](auto& o) -> auto& { return o.token_file; }),
-      texts("depot_products", [](auto& o) -> auto& { return o.sync.depot_products; }),
-      duration<Days>("depot_keep_unreferenced_days", {0, 3650},
-                     [](auto& o) -> auto& { return o.sync.depot_keep_unreferenced; }),
-      texts("esx_version", [](auto& o) -> auto& { return o.sync.versions; }),
-      texts("classification", [](auto& o) -> auto& { return o.sync.classifications; }),
+      text(
+          "token_file", [](auto& o) -> auto& { return o.token_file; }),
+      texts(
+          "depot_products", [](auto& o) -> auto& { return o.sync.depot_products; }),
+      duration<Days>(
+          "depot_keep_unreferenced_days", {0, 3650}, [](auto& o) -> auto& { return o.sync.depot_keep_unreferenced; }),
+      texts(
+          "esx_version", [](auto& o) -> auto& { return o.sync.versions; }),
+      texts(
+          "classification", [](auto& o) -> auto& { return o.sync.classifications; }),
       // Where it goes, and how the run reports.
       {"dest", [](const ConfigSite& s, Options& o) { o.sync.dest = read_string(s); },
        [](const Options& o, toml::table& t) { t.insert("dest", o.sync.dest.string()); }},
       {"state", [](const ConfigSite& s, Options& o) { o.sync.state = read_string(s); },
        [](const Options& o, toml::table& t) { t.insert("state", o.sync.state_path().string()); }},
-      integer("jobs", {1, 64}, [](auto& o) -> auto& { return o.sync.jobs; }),
-      integer("page_jobs", {1, 64}, [](auto& o) -> auto& { return o.sync.page_jobs; }),
-      flag("dry_run", [](auto& o) -> auto& { return o.sync.dry_run; }),
-      flag("keep_archives", [](auto& o) -> auto& { return o.sync.keep_archives; }),
-      text("report", [](auto& o) -> auto& { return o.report_file; }),
-      text("metrics", [](auto& o) -> auto& { return o.metrics_file; }),
-      text("log_file", [](auto& o) -> auto& { return o.log_file; }),
-      flag("syslog", [](auto& o) -> auto& { return o.syslog; }),
-      integer("verbose", {0, 2}, [](auto& o) -> auto& { return o.verbose; }),
-      flag("quiet", [](auto& o) -> auto& { return o.quiet; }),
+      integer(
+          "jobs", {1, 64}, [](auto& o) -> auto& { return o.sync.jobs; }),
+      integer(
+          "page_jobs", {1, 64}, [](auto& o) -> auto& { return o.sync.page_jobs; }),
+      flag(
+          "dry_run", [](auto& o) -> auto& { return o.sync.dry_run; }),
+      flag(
+          "keep_archives", [](auto& o) -> auto& { return o.sync.keep_archives; }),
+      text(
+          "report", [](auto& o) -> auto& { return o.report_file; }),
+      text(
+          "metrics", [](auto& o) -> auto& { return o.metrics_file; }),
+      text(
+          "log_file", [](auto& o) -> auto& { return o.log_file; }),
+      flag(
+          "syslog", [](auto& o) -> auto& { return o.syslog; }),
+      integer(
+          "verbose", {0, 2}, [](auto& o) -> auto& { return o.verbose; }),
+      flag(
+          "quiet", [](auto& o) -> auto& { return o.quiet; }),
       // Network.
       {"proxy", [](const ConfigSite& s, Options& o) { o.sync.network.proxy = read_string(s); },
        [](const Options& o, toml::table& t) { t.insert("proxy", util::mask_url(o.sync.network.proxy)); }},
-      text("cacert", [](auto& o) -> auto& { return o.sync.network.cacert; }),
-      flag("netrc", [](auto& o) -> auto& { return o.sync.network.netrc; }),
-      text("netrc_file", [](auto& o) -> auto& { return o.sync.network.netrc_file; }),
-      byte_count("limit_rate", [](auto& o) -> auto& { return o.sync.network.limit_rate; }),
-      integer("connect_timeout", {1, 3600}, [](auto& o) -> auto& { return o.sync.network.connect_timeout_s; }),
-      integer("low_speed_limit", {0, 1 << 30}, [](auto& o) -> auto& { return o.sync.network.low_speed_limit; }),
-      integer("low_speed_time", {1, 3600}, [](auto& o) -> auto& { return o.sync.network.low_speed_time_s; }),
-      integer("retries", {1, 20}, [](auto& o) -> auto& { return o.sync.retry.max_attempts; }),
-      duration<std::chrono::milliseconds>("retry_base_delay_ms", {0, 600000},
-                                          [](auto& o) -> auto& { return o.sync.retry.base_delay; }),
-      duration<std::chrono::milliseconds>("retry_max_delay_ms", {0, 3600000},
-                                          [](auto& o) -> auto& { return o.sync.retry.max_delay; }),
-      texts("allow_host", [](auto& o) -> auto& { return o.sync.allowed_hosts; }),
+      text(
+          "cacert", [](auto& o) -> auto& { return o.sync.network.cacert; }),
+      flag(
+          "netrc", [](auto& o) -> auto& { return o.sync.network.netrc; }),
+      text(
+          "netrc_file", [](auto& o) -> auto& { return o.sync.network.netrc_file; }),
+      byte_count(
+          "limit_rate", [](auto& o) -> auto& { return o.sync.network.limit_rate; }),
+      integer(
+          "connect_timeout", {1, 3600}, [](auto& o) -> auto& { return o.sync.network.connect_timeout_s; }),
+      integer(
+          "low_speed_limit", {0, 1 << 30}, [](auto& o) -> auto& { return o.sync.network.low_speed_limit; }),
+      integer(
+          "low_speed_time", {1, 3600}, [](auto& o) -> auto& { return o.sync.network.low_speed_time_s; }),
+      integer(
+          "retries", {1, 20}, [](auto& o) -> auto& { return o.sync.retry.max_attempts; }),
+      duration<std::chrono::milliseconds>(
+          "retry_base_delay_ms", {0, 600000}, [](auto& o) -> auto& { return o.sync.retry.base_delay; }),
+      duration<std::chrono::milliseconds>(
+          "retry_max_delay_ms", {0, 3600000}, [](auto& o) -> auto& { return o.sync.retry.max_delay; }),
+      texts(
+          "allow_host", [](auto& o) -> auto& { return o.sync.allowed_hosts; }),
       // How much of the site is read again, and how failures back off.
-      integer("revalidate_window_runs", {1, 365}, [](auto& o) -> auto& { return o.sync.revalidate_window_runs; }),
-      integer("revalidate_min_pages", {0, 1000000}, [](auto& o) -> auto& { return o.sync.revalidate_min_pages; }),
-      integer("failures_before_backoff", {0, 100}, [](auto& o) -> auto& { return o.sync.failures_before_backoff; }),
-      duration<std::chrono::hours>("failure_backoff_hours", {0, 24 * 365},
-                                   [](auto& o) -> auto& { return o.sync.failure_backoff; }),
-      duration<std::chrono::hours>("failure_backoff_max_hours", {0, 24 * 365},
-                                   [](auto& o) -> auto& { return o.sync.failure_backoff_max; }),
+      integer(
+          "revalidate_window_runs", {1, 365}, [](auto& o) -> auto& { return o.sync.revalidate_window_runs; }),
+      integer(
+          "revalidate_min_pages", {0, 1000000}, [](auto& o) -> auto& { return o.sync.revalidate_min_pages; }),
+      integer(
+          "failures_before_backoff", {0, 100}, [](auto& o) -> auto& { return o.sync.failures_before_backoff; }),
+      duration<std::chrono::hours>(
+          "failure_backoff_hours", {0, 24 * 365}, [](auto& o) -> auto& { return o.sync.failure_backoff; }),
+      duration<std::chrono::hours>(
+          "failure_backoff_max_hours", {0, 24 * 365}, [](auto& o) -> auto& { return o.sync.failure_backoff_max; }),
       // Limits on what the vendor may send.
-      byte_count("max_page_bytes", [](auto& o) -> auto& { return o.sync.network.max_page_bytes; }),
-      byte_count("max_unpack_bytes", [](auto& o) -> auto& { return o.sync.limits.max_total_bytes; }),
-      integer("max_unpack_entries", {1, 100000000}, [](auto& o) -> auto& { return o.sync.limits.max_entries; }),
+      byte_count(
+          "max_page_bytes", [](auto& o) -> auto& { return o.sync.network.max_page_bytes; }),
+      byte_count(
+          "max_unpack_bytes", [](auto& o) -> auto& { return o.sync.limits.max_total_bytes; }),
+      integer(
+          "max_unpack_entries", {1, 100000000}, [](auto& o) -> auto& { return o.sync.limits.max_entries; }),
       {"max_unpack_ratio",
        [](const ConfigSite& s, Options& o) {
          if (!s.node.is_number()) s.fail("must be a number");
@@ -205,7 +234,8 @@ std::vector<ConfigKey> make_table() {
          }
        },
        IntRange{0, 36500}},
-      flag("prune_after_sync", [](auto& o) -> auto& { return o.sync.retention.prune_after_sync; }),
+      flag(
+          "prune_after_sync", [](auto& o) -> auto& { return o.sync.retention.prune_after_sync; }),
   };
   return keys;
 }

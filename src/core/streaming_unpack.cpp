@@ -60,17 +60,17 @@ std::size_t StreamingUnpack::read_some(void* buffer, std::size_t size) {
   for (;;) {
     int state = state_.load();
     if (state == abandoned) throw Abandoned{};
-    if (fd_ < 0) {
+    if (!fd_.valid()) {
       const std::filesystem::path& path = state == complete ? download_ : net::partial_path(download_);
-      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) {
+      fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd_.valid()) {
         if (state == complete)
           throw PatchError("cannot read the download " + path.string() + ": " + std::strerror(errno));
         std::this_thread::sleep_for(kPollInterval);
         continue;
       }
     }
-    ssize_t n = ::pread(fd_, buffer, size, static_cast<off_t>(offset_));
+    ssize_t n = ::pread(fd_.get(), buffer, size, static_cast<off_t>(offset_));
     if (n < 0) throw PatchError("cannot read the download: " + std::string(std::strerror(errno)));
     if (n > 0) {
       offset_ += static_cast<std::uint64_t>(n);
@@ -115,8 +115,7 @@ void StreamingUnpack::follow() {
   } catch (...) {
     consumed_md5_.clear();  // could not even read the file: fall back to unpacking it whole
   }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
 }
 
 }  // namespace esxmirror

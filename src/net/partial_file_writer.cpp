@@ -43,8 +43,8 @@ WriterResult PartialFileWriter::io_error(const std::string& what) const {
 
 WriterResult PartialFileWriter::open_partial(int flags) {
   close();
-  fd_ = ::open(part_.c_str(), flags | O_CLOEXEC, 0666);
-  if (fd_ < 0) return io_error(flags & O_TRUNC ? "cannot write" : "cannot open");
+  fd_.reset(::open(part_.c_str(), flags | O_CLOEXEC, 0666));
+  if (!fd_.valid()) return io_error(flags & O_TRUNC ? "cannot write" : "cannot open");
   return {};
 }
 
@@ -55,7 +55,7 @@ WriterResult PartialFileWriter::resume(std::uint64_t offset) {
   std::uint64_t left = offset;
   while (left > 0) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
-    const ssize_t got = ::read(fd_, chunk.data(), want);
+    const ssize_t got = ::read(fd_.get(), chunk.data(), want);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return io_error("cannot read");
     if (got == 0) break;
@@ -66,7 +66,8 @@ WriterResult PartialFileWriter::resume(std::uint64_t offset) {
     close();
     return {WriterResult::Kind::restart, "the partial file " + part_.string() + " shrank while resuming"};
   }
-  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0 || ::ftruncate(fd_, static_cast<off_t>(offset)) != 0) {
+  if (::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_SET) < 0 ||
+      ::ftruncate(fd_.get(), static_cast<off_t>(offset)) != 0) {
     return io_error("cannot write");
   }
   size_ = offset;
@@ -93,10 +94,10 @@ WriterResult PartialFileWriter::start(const std::string& masked_url, const Valid
 }
 
 WriterResult PartialFileWriter::append(const char* data, std::size_t size) {
-  if (fd_ < 0) return {WriterResult::Kind::io_error, "cannot write " + part_.string() + ": not open"};
+  if (!fd_.valid()) return {WriterResult::Kind::io_error, "cannot write " + part_.string() + ": not open"};
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::write(fd_, data + done, size - done);
+    const ssize_t n = ::write(fd_.get(), data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return io_error("cannot write");
     done += static_cast<std::size_t>(n);
@@ -107,11 +108,9 @@ WriterResult PartialFileWriter::append(const char* data, std::size_t size) {
 }
 
 WriterResult PartialFileWriter::commit() {
-  if (fd_ < 0) return {WriterResult::Kind::io_error, "cannot write " + part_.string() + ": not open"};
-  if (durable_ && ::fsync(fd_) != 0) return io_error("cannot write");
-  const int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) return io_error("cannot write");
+  if (!fd_.valid()) return {WriterResult::Kind::io_error, "cannot write " + part_.string() + ": not open"};
+  if (durable_ && ::fsync(fd_.get()) != 0) return io_error("cannot write");
+  if (fd_.close() != 0) return io_error("cannot write");
   std::error_code ec;
   std::filesystem::rename(part_, file_, ec);
   if (ec) return {WriterResult::Kind::io_error, "cannot rename to " + file_.string() + ": " + ec.message()};
@@ -120,10 +119,7 @@ WriterResult PartialFileWriter::commit() {
   return {};
 }
 
-void PartialFileWriter::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void PartialFileWriter::close() noexcept { fd_.reset(); }
 
 void PartialFileWriter::discard() noexcept {
   close();

@@ -10,6 +10,7 @@
 
 #include "esxmirror/net/transfer.hpp"
 #include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror::net::detail {
 
@@ -51,7 +52,7 @@ class PartialFileWriter {
   // Appends the bytes (written through at once) and hashes them.
   WriterResult append(const char* data, std::size_t size);
 
-  bool is_open() const { return fd_ >= 0; }
+  bool is_open() const { return fd_.valid(); }
   bool resumed() const { return resumed_; }
   std::uint64_t size() const { return size_; }  // bytes in the partial, prefix included
 
@@ -72,7 +73,7 @@ class PartialFileWriter {
   std::filesystem::path part_;
   util::StreamHasher hasher_;
   util::Digests digests_;
-  int fd_ = -1;
+  util::UniqueFd fd_;
   bool durable_ = true;
   std::uint64_t size_ = 0;
   bool resumed_ = false;

@@ -15,32 +15,25 @@ namespace esxmirror::util {
 
 std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& file, const std::string& holder,
                                               std::string& current_holder) {
-  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
     throw Error(ExitCode::storage, fmt::format("cannot open lock file {}: {}", file.string(), std::strerror(errno)));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     char buffer[512] = {};
-    ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+    ssize_t n = ::pread(fd.get(), buffer, sizeof buffer - 1, 0);
     current_holder = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "unknown";
     while (!current_holder.empty() && (current_holder.back() == '\n' || current_holder.back() == '\0')) {
       current_holder.pop_back();
     }
-    ::close(fd);
     return std::nullopt;
   }
   // Holder details are for the operator reading the file or the message of a second run.
-  if (::ftruncate(fd, 0) == 0) {
+  if (::ftruncate(fd.get(), 0) == 0) {
     std::string text = holder + "\n";
-    [[maybe_unused]] ssize_t written = ::pwrite(fd, text.data(), text.size(), 0);
+    [[maybe_unused]] ssize_t written = ::pwrite(fd.get(), text.data(), text.size(), 0);
   }
-  return FileLock(fd);
+  return FileLock(std::move(fd));
 }
-
-FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing drops the flock
-}
-
-FileLock::FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
 
 }  // namespace esxmirror::util

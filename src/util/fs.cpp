@@ -14,32 +14,14 @@
 #include <vector>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror::util {
 namespace fs = std::filesystem;
 
 namespace {
 
-// A file descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports close's own error (it can carry a delayed write error, e.g. on NFS).
-  int close() {
-    const int result = ::close(fd_);
-    fd_ = -1;
-    return result;
-  }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 [[noreturn]] void throw_write_error(const fs::path& target, int err) {
   throw Error(ExitCode::storage, "cannot write " + target.string() + ": " + describe_errno(err));

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "esxmirror/bundle/archive.hpp"
+#include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror {
 
@@ -46,7 +47,7 @@ class StreamingUnpack {
   std::string name_;
   bundle::UnpackLimits limits_;
   std::atomic<int> state_{downloading};
-  int fd_ = -1;
+  util::UniqueFd fd_;
   std::uint64_t offset_ = 0;
   std::string consumed_md5_;
   std::optional<bundle::UnpackResult> result_;

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "esxmirror/util/unique_fd.hpp"
+
 namespace esxmirror::util {
 
 class FileLock {
@@ -14,14 +16,13 @@ class FileLock {
   // Throws esxmirror::Error(storage) when the file cannot be created.
   static std::optional<FileLock> try_acquire(const std::filesystem::path& file, const std::string& holder,
                                              std::string& current_holder);
-  ~FileLock();
-  FileLock(FileLock&& other) noexcept;
+  FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&&) = delete;
   FileLock(const FileLock&) = delete;
 
  private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // closing it drops the flock
 };
 
 }  // namespace esxmirror::util

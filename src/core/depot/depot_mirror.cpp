@@ -16,6 +16,7 @@
 
 #include "core/depot/depot_context.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/util/unique_fd.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
@@ -55,15 +56,14 @@ class ScratchDir {
 // Each is looked up relative to the open root (a no-op night of 20,000 VIBs walks only their own paths).
 std::set<std::string> missing_on_disk(DepotContext& context, const std::map<std::string, store::VibRow>& vibs) {
   std::set<std::string> missing;
-  const int root = ::open(context.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // none yet: all missing
+  const util::UniqueFd root(::open(context.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // none: all missing
   for (const auto& [relpath, row] : vibs) {
     if (row.state != store::VibState::placed) continue;
     struct stat info {};
-    if (root >= 0 && ::fstatat(root, relpath.c_str(), &info, 0) == 0 && S_ISREG(info.st_mode)) continue;
+    if (root.valid() && ::fstatat(root.get(), relpath.c_str(), &info, 0) == 0 && S_ISREG(info.st_mode)) continue;
     missing.insert(relpath);
     if (!context.settings.dry_run) context.catalog.forget_vib(relpath, context.now());
   }
-  if (root >= 0) ::close(root);
   return missing;
 }
 
