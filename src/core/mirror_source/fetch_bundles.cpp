@@ -13,6 +13,7 @@
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/serial_worker.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
@@ -110,6 +111,8 @@ fs::path assemble_tree(const SyncSettings& settings, const UpstreamBundle& bundl
   return tree;
 }
 
+// The transfer thread checks each download's sha-256 and asks again for a bad one; the catalog rows, the
+// assembly and placement of a complete bundle and the report run in order on one placement thread.
 class UpstreamFetch {
  public:
   UpstreamFetch(const std::vector<UpstreamWork>& work, MirrorContext& context)
@@ -121,7 +124,11 @@ class UpstreamFetch {
 
   void run() {
     for (std::size_t i = 0; i < work_.size(); ++i) start(i);
-    engine_.run([&](net::Response&& response) { finish(std::move(response)); });
+    engine_.run([&](net::Response&& response) {
+      placing_.rethrow_if_failed();  // a storage error ends the run as it would have on this thread
+      finish(std::move(response));
+    });
+    placing_.drain();
     context_.report.requests += engine_.stats().requests;
   }
 
@@ -130,7 +137,7 @@ class UpstreamFetch {
   void start(std::size_t index) {
     const UpstreamWork& work = work_[index];
     const std::string& id = work.planned.patch.id;
-    context_.catalog.mark_downloading(id, util::to_unix(context_.clock.now()));
+    placing_.post([this, &id] { context_.catalog.mark_downloading(id, util::to_unix(context_.clock.now())); });
     if (work.planned.action == Action::replace) spdlog::info("{}: {}; fetching it again", id, work.planned.reason);
     try {
       check_names(work, placement_versions(work.planned, context_));
@@ -173,7 +180,10 @@ class UpstreamFetch {
     BundleJob& job = jobs_[index];
     if (response.outcome == net::Outcome::aborted) {
       --job.pending;
-      if (!job.reported) report(index, PatchOutcome::failed, "interrupted");
+      if (!job.reported) {
+        job.reported = true;
+        placing_.post([this, index, bytes = job.bytes] { report(index, PatchOutcome::failed, "interrupted", bytes); });
+      }
       job.failed = true;
       return;
     }
@@ -209,20 +219,25 @@ class UpstreamFetch {
                                  file.relpath, file.sha256, response.digests.sha256));
   }
 
-  // Every file is there and verified: assemble, place, link, record.
+  // Every file is there and verified: assemble, place, link, record (on the placement thread; nothing
+  // of this bundle is on the transfer thread any more).
   void complete(std::size_t index) {
-    try {
-      std::string path = place(work_[index]);
-      bool replaced = work_[index].planned.action == Action::replace;
-      report(index, replaced ? PatchOutcome::replaced : PatchOutcome::placed, "", path);
-      spdlog::info("{}: placed {} ({} files from upstream)", work_[index].planned.patch.id, path,
-                   work_[index].bundle->files.size());
-    } catch (const PatchError& e) {
-      fail(index, e.what());
-    } catch (const fs::filesystem_error& e) {
-      fail_if_disk_full(settings_, work_[index].planned.patch.id);
-      throw;
-    }
+    jobs_[index].reported = true;
+    placing_.post([this, index] {
+      const std::uint64_t bytes = jobs_[index].bytes;
+      try {
+        std::string path = place(work_[index]);
+        bool replaced = work_[index].planned.action == Action::replace;
+        report(index, replaced ? PatchOutcome::replaced : PatchOutcome::placed, "", bytes, path);
+        spdlog::info("{}: placed {} ({} files from upstream)", work_[index].planned.patch.id, path,
+                     work_[index].bundle->files.size());
+      } catch (const PatchError& e) {
+        record_failure(index, e.what(), bytes);
+      } catch (const fs::filesystem_error& e) {
+        fail_if_disk_full(settings_, work_[index].planned.patch.id);
+        throw;
+      }
+    });
   }
 
   std::string place(const UpstreamWork& work) {
@@ -266,10 +281,17 @@ class UpstreamFetch {
     return primary.generic_string();
   }
 
+  // On the transfer thread: the bundle failed; its other downloads only finish.
   void fail(std::size_t index, const std::string& reason) {
     BundleJob& job = jobs_[index];
     if (job.failed) return;
     job.failed = true;
+    job.reported = true;
+    placing_.post([this, index, reason, bytes = job.bytes] { record_failure(index, reason, bytes); });
+  }
+
+  // On the placement thread.
+  void record_failure(std::size_t index, const std::string& reason, std::uint64_t bytes) {
     const PatchRecord& patch = work_[index].planned.patch;
     const std::int64_t now = util::to_unix(context_.clock.now());
     auto row = context_.catalog.bundle(patch.id);
@@ -280,12 +302,13 @@ class UpstreamFetch {
                       settings_.failure_backoff_max.count()),
         now);
     spdlog::error("{}: {} ({})", patch.id, reason, util::mask_url(patch.download_url));
-    report(index, PatchOutcome::failed, reason);
+    report(index, PatchOutcome::failed, reason, bytes);
   }
 
-  void report(std::size_t index, PatchOutcome outcome, const std::string& reason, const std::string& path = "") {
-    BundleJob& job = jobs_[index];
-    job.reported = true;
+  // On the placement thread; `bytes` as the transfer thread counted them when the outcome was decided.
+  void report(std::size_t index, PatchOutcome outcome, const std::string& reason, std::uint64_t bytes,
+              const std::string& path = "") {
+    const BundleJob& job = jobs_[index];
     const PlannedPatch& planned = work_[index].planned;
     context_.report.patches.push_back(
         {.id = planned.patch.id,
@@ -293,7 +316,7 @@ class UpstreamFetch {
          .outcome = outcome,
          .reason = reason,
          .path = path,
-         .bytes = job.bytes,
+         .bytes = bytes,
          .seconds = std::chrono::duration<double>(SteadyClock::now() - job.started).count(),
          .url = util::mask_url(planned.patch.download_url)});
   }
@@ -304,6 +327,7 @@ class UpstreamFetch {
   net::TransferEngine engine_;
   std::vector<BundleJob> jobs_;      // one per work entry
   std::vector<Download> downloads_;  // request tags index into it
+  util::SerialWorker placing_;       // last: it finishes its tasks (which use the members above) first
 };
 
 }  // namespace
