@@ -66,14 +66,12 @@ std::string copy_source_uri(const std::filesystem::path& path) {
 
 // ---- Statement ----
 
+void CloseConnection::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+
+void FinalizeStatement::operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+
 Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where)
     : db_(db), stmt_(stmt), where_(std::move(where)) {}
-
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), where_(std::move(other.where_)) {
-  other.stmt_ = nullptr;
-}
 
 void Statement::fail(int rc) const {
   if (is_damage(rc)) {
@@ -85,48 +83,48 @@ void Statement::fail(int rc) const {
 }
 
 void Statement::reset() {
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
 }
 
 bool Statement::step() {
-  int rc = sqlite3_step(stmt_);
+  int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   fail(rc);
 }
 
 void Statement::bind_one(int index, std::string_view value) {
-  int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_bind_text(stmt_.get(), index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK) fail(rc);
 }
 
 void Statement::bind_one(int index, std::int64_t value) {
-  int rc = sqlite3_bind_int64(stmt_, index, value);
+  int rc = sqlite3_bind_int64(stmt_.get(), index, value);
   if (rc != SQLITE_OK) fail(rc);
 }
 
 void Statement::bind_one(int index, std::nullopt_t) {
-  int rc = sqlite3_bind_null(stmt_, index);
+  int rc = sqlite3_bind_null(stmt_.get(), index);
   if (rc != SQLITE_OK) fail(rc);
 }
 
 std::string Statement::text(int column) const {
-  const unsigned char* value = sqlite3_column_text(stmt_, column);
+  const unsigned char* value = sqlite3_column_text(stmt_.get(), column);
   if (!value) return {};
   return std::string(reinterpret_cast<const char*>(value),
-                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column)));
 }
 
 std::optional<std::string> Statement::optional_text(int column) const {
-  if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+  if (sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL) return std::nullopt;
   return text(column);
 }
 
-std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
 
 std::optional<std::int64_t> Statement::optional_integer(int column) const {
-  if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+  if (sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL) return std::nullopt;
   return integer(column);
 }
 
@@ -147,32 +145,27 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY;
     target = ":memory:";
   }
-  int rc = sqlite3_open_v2(target.c_str(), &db_, flags, nullptr);
-  // A constructor that throws runs no destructor: close the connection (even a failed open's) then.
-  struct CloseOnThrow {
-    sqlite3*& db;
-    bool armed = true;
-    ~CloseOnThrow() {
-      if (armed) sqlite3_close_v2(std::exchange(db, nullptr));
-    }
-  } close_on_throw{db_};
+  sqlite3* opened = nullptr;
+  int rc = sqlite3_open_v2(target.c_str(), &opened, flags, nullptr);
+  db_.reset(opened);  // even a failed open's handle is closed
   if (rc != SQLITE_OK) fail("cannot open", rc);
-  sqlite3_busy_timeout(db_, 5000);
-  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_.get(), 5000);
+  sqlite3_extended_result_codes(db_.get(), 1);
 
   if (mode == Mode::in_memory && exists) {
     // Work on a private copy so a dry run changes nothing on disk.
-    sqlite3* source = nullptr;
-    rc = sqlite3_open_v2(copy_source_uri(path).c_str(), &source, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    sqlite3* opened_source = nullptr;
+    rc =
+        sqlite3_open_v2(copy_source_uri(path).c_str(), &opened_source, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    const ConnectionHandle source(opened_source);
     if (rc == SQLITE_OK) {
-      sqlite3_backup* backup = sqlite3_backup_init(db_, "main", source, "main");
+      sqlite3_backup* backup = sqlite3_backup_init(db_.get(), "main", source.get(), "main");
       if (backup) {
         sqlite3_backup_step(backup, -1);
         sqlite3_backup_finish(backup);
       }
-      rc = sqlite3_errcode(db_);
+      rc = sqlite3_errcode(db_.get());
     }
-    sqlite3_close(source);
     if (rc != SQLITE_OK) fail("cannot read", rc);
   }
 
@@ -193,10 +186,7 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   } else {
     migrate();
   }
-  close_on_throw.armed = false;
 }
-
-Database::~Database() { sqlite3_close_v2(db_); }
 
 void Database::damaged(const std::string& what) const {
   throw Error(ExitCode::storage,
@@ -204,7 +194,7 @@ void Database::damaged(const std::string& what) const {
 }
 
 void Database::fail(const std::string& what, int rc) const {
-  std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
   if (is_damage(rc)) {
     throw Error(ExitCode::storage,
                 fmt::format("state database {} is damaged ({}): {}", path_.string(), detail, recovery_hint(path_)));
@@ -217,7 +207,7 @@ void Database::check_integrity() {
   char* message = nullptr;
   std::string result;
   int rc = sqlite3_exec(
-      db_, "PRAGMA quick_check(1)",
+      db_.get(), "PRAGMA quick_check(1)",
       [](void* out, int, char** values, char**) {
         *static_cast<std::string*>(out) = values[0] ? values[0] : "";
         return 0;
@@ -237,7 +227,7 @@ void Database::check_integrity() {
 void Database::exec(std::string_view sql) {
   std::string text(sql);
   char* message = nullptr;
-  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+  int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &message);
   if (rc != SQLITE_OK) {
     std::string detail = message ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
@@ -248,9 +238,10 @@ void Database::exec(std::string_view sql) {
 
 Statement Database::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
   if (rc != SQLITE_OK) fail("cannot prepare a query", rc);
-  return Statement(db_, stmt, path_.string());
+  return Statement(db_.get(), stmt, path_.string());
 }
 
 int Database::schema_version() {
@@ -285,14 +276,14 @@ void Database::compact() {
   exec("VACUUM");
   // TRUNCATE: the -wal file is emptied, not just marked reusable. A reader holding an old snapshot can
   // keep it from completing; the next checkpoint (at the latest when the last connection closes) does.
-  sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+  sqlite3_exec(db_.get(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
 }
 
 // Savepoints rather than BEGIN so transactions nest (a batch of upserts inside one discovery commit).
 Database::Transaction::Transaction(Database& db) : db_(db) { db_.exec("SAVEPOINT esxmirror"); }
 
 Database::Transaction::~Transaction() {
-  if (!done_) sqlite3_exec(db_.db_, "ROLLBACK TO esxmirror; RELEASE esxmirror", nullptr, nullptr, nullptr);
+  if (!done_) sqlite3_exec(db_.db_.get(), "ROLLBACK TO esxmirror; RELEASE esxmirror", nullptr, nullptr, nullptr);
 }
 
 void Database::Transaction::commit() {

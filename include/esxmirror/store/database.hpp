@@ -13,11 +13,21 @@ struct sqlite3_stmt;
 
 namespace esxmirror::store {
 
+// The two SQLite handle kinds, each owned by one unique_ptr: closing a connection waits for nothing
+// (sqlite3_close_v2), finalizing a statement is always safe.
+struct CloseConnection {
+  void operator()(sqlite3* db) const noexcept;
+};
+struct FinalizeStatement {
+  void operator()(sqlite3_stmt* stmt) const noexcept;
+};
+using ConnectionHandle = std::unique_ptr<sqlite3, CloseConnection>;
+using StatementHandle = std::unique_ptr<sqlite3_stmt, FinalizeStatement>;
+
 class Statement {
  public:
   Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where);
-  ~Statement();
-  Statement(Statement&&) noexcept;
+  Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) = delete;
   Statement(const Statement&) = delete;
 
@@ -63,7 +73,7 @@ class Statement {
   [[noreturn]] void fail(int rc) const;
 
   sqlite3* db_;
-  sqlite3_stmt* stmt_;
+  StatementHandle stmt_;
   std::string where_;
 };
 
@@ -78,7 +88,6 @@ class Database {
   // Opens the state database; WAL mode, foreign keys on, busy timeout. Refuses a file that is not a
   // database, is damaged, or has a newer schema than this build, with a message saying how to recover.
   Database(const std::filesystem::path& path, Mode mode);
-  ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
@@ -113,7 +122,7 @@ class Database {
   [[noreturn]] void fail(const std::string& what, int rc) const;
 
   std::filesystem::path path_;
-  sqlite3* db_ = nullptr;
+  ConnectionHandle db_;  // a constructor that throws still closes it: it is a member
 };
 
 }  // namespace esxmirror::store
