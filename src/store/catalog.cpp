@@ -4,6 +4,7 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/strings.hpp"
+#include "store/column_list.hpp"
 
 namespace esxmirror::store {
 
@@ -11,9 +12,9 @@ namespace {
 
 constexpr const char* kStates[] = {"discovered", "downloading", "verified", "placed", "failed", "pruning", "pruned"};
 
-const char* kBundleColumns =
-    "patch_id, state, failures, last_error, next_retry_at, md5, sha256, size, verified_md5_expected, path, "
-    "placed_at, layout, pruned_at, pruned_versions, pruned_reason, first_placed_at";
+constexpr auto kBundle = detail::columns("patch_id", "state", "failures", "last_error", "next_retry_at", "md5",
+                                         "sha256", "size", "verified_md5_expected", "path", "placed_at", "layout",
+                                         "pruned_at", "pruned_versions", "pruned_reason", "first_placed_at");
 
 const char* to_string(BundleLayout layout) { return layout == BundleLayout::nested ? "nested" : "flat"; }
 
@@ -24,47 +25,61 @@ const char* to_string(BundleLayout layout) { return layout == BundleLayout::nest
 
 BundleRow read_bundle(const Database& db, const Statement& s, int first) {
   BundleRow row;
-  row.patch_id = s.text(first);
-  std::optional<BundleState> state = bundle_state_from_string(s.text(first + 1));
-  if (!state) damaged_value(db, "state", s.text(first + 1));
+  row.patch_id = s.text(first + kBundle["patch_id"]);
+  std::optional<BundleState> state = bundle_state_from_string(s.text(first + kBundle["state"]));
+  if (!state) damaged_value(db, "state", s.text(first + kBundle["state"]));
   row.state = *state;
-  row.failures = static_cast<int>(s.integer(first + 2));
-  row.last_error = s.optional_text(first + 3);
-  row.next_retry_at = s.optional_integer(first + 4);
-  row.md5 = s.optional_text(first + 5);
-  row.sha256 = s.optional_text(first + 6);
-  row.size = s.optional_integer(first + 7);
-  row.verified_md5_expected = s.optional_text(first + 8);
-  row.path = s.optional_text(first + 9);
-  row.placed_at = s.optional_integer(first + 10);
-  const std::string layout = s.text(first + 11);
+  row.failures = static_cast<int>(s.integer(first + kBundle["failures"]));
+  row.last_error = s.optional_text(first + kBundle["last_error"]);
+  row.next_retry_at = s.optional_integer(first + kBundle["next_retry_at"]);
+  row.md5 = s.optional_text(first + kBundle["md5"]);
+  row.sha256 = s.optional_text(first + kBundle["sha256"]);
+  row.size = s.optional_integer(first + kBundle["size"]);
+  row.verified_md5_expected = s.optional_text(first + kBundle["verified_md5_expected"]);
+  row.path = s.optional_text(first + kBundle["path"]);
+  row.placed_at = s.optional_integer(first + kBundle["placed_at"]);
+  const std::string layout = s.text(first + kBundle["layout"]);
   if (layout != "flat" && layout != "nested") damaged_value(db, "layout", layout);
   row.layout = layout == "nested" ? BundleLayout::nested : BundleLayout::flat;
-  row.pruned_at = s.optional_integer(first + 12);
-  if (auto versions = s.optional_text(first + 13); versions && !versions->empty()) {
+  row.pruned_at = s.optional_integer(first + kBundle["pruned_at"]);
+  if (auto versions = s.optional_text(first + kBundle["pruned_versions"]); versions && !versions->empty()) {
     row.pruned_versions = util::split(*versions, ' ');
   }
-  row.pruned_reason = s.optional_text(first + 14);
-  row.first_placed_at = s.optional_integer(first + 15);
+  row.pruned_reason = s.optional_text(first + kBundle["pruned_reason"]);
+  row.first_placed_at = s.optional_integer(first + kBundle["first_placed_at"]);
   return row;
 }
 
-const char* kPatchColumns =
-    "id, page_url, release_date, classification, supersedes, download_url, filename, md5_expected";
+constexpr auto kPatch = detail::columns("id", "page_url", "release_date", "classification", "supersedes",
+                                        "download_url", "filename", "md5_expected");
 
 PatchRecord read_patch(const Statement& s) {
   PatchRecord patch;
-  patch.id = s.text(0);
-  patch.page_url = s.text(1);
-  patch.release_date = s.optional_text(2);
-  patch.classification = s.text(3);
-  std::string supersedes = s.text(4);
+  patch.id = s.text(kPatch["id"]);
+  patch.page_url = s.text(kPatch["page_url"]);
+  patch.release_date = s.optional_text(kPatch["release_date"]);
+  patch.classification = s.text(kPatch["classification"]);
+  std::string supersedes = s.text(kPatch["supersedes"]);
   if (!supersedes.empty()) patch.supersedes = util::split(supersedes, ' ');
-  patch.download_url = s.text(5);
-  patch.filename = s.text(6);
-  patch.md5 = s.optional_text(7);
+  patch.download_url = s.text(kPatch["download_url"]);
+  patch.filename = s.text(kPatch["filename"]);
+  patch.md5 = s.optional_text(kPatch["md5_expected"]);
   return patch;
 }
+
+constexpr auto kPage = detail::columns("url", "etag", "last_modified", "checked_at", "changed_at", "extracted");
+
+PageRow read_page(const Statement& s) {
+  return {.url = s.text(kPage["url"]),
+          .etag = s.text(kPage["etag"]),
+          .last_modified = s.text(kPage["last_modified"]),
+          .checked_at = s.integer(kPage["checked_at"]),
+          .changed_at = s.integer(kPage["changed_at"]),
+          .extracted = s.text(kPage["extracted"])};
+}
+
+constexpr auto kRun = detail::columns("id", "started_at", "finished_at", "outcome", "exit_code", "placed", "skipped",
+                                      "failed", "bytes", "message");
 
 }  // namespace
 
@@ -78,17 +93,17 @@ std::optional<BundleState> bundle_state_from_string(const std::string& name) {
 }
 
 std::optional<PageRow> Catalog::page(const std::string& url) {
-  auto s = db_.prepare("SELECT url, etag, last_modified, checked_at, changed_at, extracted FROM pages WHERE url = ?");
+  auto s = db_.prepare(fmt::format("SELECT {} FROM pages WHERE url = ?", kPage.sql()));
   s.bind(url);
   if (!s.step()) return std::nullopt;
-  return PageRow{s.text(0), s.text(1), s.text(2), s.integer(3), s.integer(4), s.text(5)};
+  return read_page(s);
 }
 
 std::map<std::string, PageRow> Catalog::pages() {
   std::map<std::string, PageRow> all;
-  auto s = db_.prepare("SELECT url, etag, last_modified, checked_at, changed_at, extracted FROM pages");
+  auto s = db_.prepare(fmt::format("SELECT {} FROM pages", kPage.sql()));
   while (s.step()) {
-    PageRow row{s.text(0), s.text(1), s.text(2), s.integer(3), s.integer(4), s.text(5)};
+    PageRow row = read_page(s);
     all.emplace(row.url, std::move(row));
   }
   return all;
@@ -127,7 +142,7 @@ void Catalog::upsert_patch(const PatchRecord& patch, std::int64_t now) {
 }
 
 std::optional<PatchRecord> Catalog::patch(const std::string& id) {
-  auto s = db_.prepare(fmt::format("SELECT {} FROM patches WHERE id = ?", kPatchColumns));
+  auto s = db_.prepare(fmt::format("SELECT {} FROM patches WHERE id = ?", kPatch.sql()));
   s.bind(id);
   if (!s.step()) return std::nullopt;
   PatchRecord patch = read_patch(s);
@@ -139,7 +154,7 @@ std::optional<PatchRecord> Catalog::patch(const std::string& id) {
 
 std::map<std::string, BundleRow> Catalog::bundles() {
   std::map<std::string, BundleRow> all;
-  auto s = db_.prepare(fmt::format("SELECT {} FROM bundles", kBundleColumns));
+  auto s = db_.prepare(fmt::format("SELECT {} FROM bundles", kBundle.sql()));
   while (s.step()) {
     BundleRow row = read_bundle(db_, s, 0);
     all.emplace(row.patch_id, std::move(row));
@@ -148,7 +163,7 @@ std::map<std::string, BundleRow> Catalog::bundles() {
 }
 
 std::optional<BundleRow> Catalog::bundle(const std::string& id) {
-  auto s = db_.prepare(fmt::format("SELECT {} FROM bundles WHERE patch_id = ?", kBundleColumns));
+  auto s = db_.prepare(fmt::format("SELECT {} FROM bundles WHERE patch_id = ?", kBundle.sql()));
   s.bind(id);
   if (!s.step()) return std::nullopt;
   return read_bundle(db_, s, 0);
@@ -274,11 +289,12 @@ std::vector<CatalogEntry> Catalog::entries() {
   auto s =
       db_.prepare(fmt::format("SELECT {}, {} FROM patches LEFT JOIN bundles ON bundles.patch_id = patches.id "
                               "ORDER BY release_date IS NULL, release_date, id",
-                              kPatchColumns, kBundleColumns));
+                              kPatch.sql(), kBundle.sql()));
   while (s.step()) {
     CatalogEntry entry;
     entry.patch = read_patch(s);
-    if (s.optional_text(8)) entry.bundle = read_bundle(db_, s, 8);
+    // The bundle's columns follow the patch's; a patch without a bundle row has them all NULL.
+    if (s.optional_text(kPatch.size() + kBundle["patch_id"])) entry.bundle = read_bundle(db_, s, kPatch.size());
     index.emplace(entry.patch.id, all.size());
     all.push_back(std::move(entry));
   }
@@ -343,22 +359,20 @@ void Catalog::finish_run(const RunRow& run) {
 
 std::vector<RunRow> Catalog::recent_runs(int limit) {
   std::vector<RunRow> runs;
-  auto s = db_.prepare(
-      "SELECT id, started_at, finished_at, outcome, exit_code, placed, skipped, failed, bytes, message FROM runs "
-      "ORDER BY id DESC LIMIT ?");
+  auto s = db_.prepare(fmt::format("SELECT {} FROM runs ORDER BY id DESC LIMIT ?", kRun.sql()));
   s.bind(limit);
   while (s.step()) {
     RunRow row;
-    row.id = s.integer(0);
-    row.started_at = s.integer(1);
-    row.finished_at = s.optional_integer(2);
-    row.outcome = s.text(3);
-    if (auto code = s.optional_integer(4)) row.exit_code = static_cast<int>(*code);
-    row.placed = static_cast<int>(s.integer(5));
-    row.skipped = static_cast<int>(s.integer(6));
-    row.failed = static_cast<int>(s.integer(7));
-    row.bytes = s.integer(8);
-    row.message = s.text(9);
+    row.id = s.integer(kRun["id"]);
+    row.started_at = s.integer(kRun["started_at"]);
+    row.finished_at = s.optional_integer(kRun["finished_at"]);
+    row.outcome = s.text(kRun["outcome"]);
+    if (auto code = s.optional_integer(kRun["exit_code"])) row.exit_code = static_cast<int>(*code);
+    row.placed = static_cast<int>(s.integer(kRun["placed"]));
+    row.skipped = static_cast<int>(s.integer(kRun["skipped"]));
+    row.failed = static_cast<int>(s.integer(kRun["failed"]));
+    row.bytes = s.integer(kRun["bytes"]);
+    row.message = s.text(kRun["message"]);
     runs.push_back(std::move(row));
   }
   return runs;

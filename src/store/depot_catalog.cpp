@@ -4,6 +4,7 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/util/strings.hpp"
+#include "store/column_list.hpp"
 
 namespace esxmirror::store {
 
@@ -21,30 +22,30 @@ Enum enum_from(const char* const (&names)[N], const std::string& name, const cha
 }
 
 // One typed row per query: the column list and its reader side by side.
-constexpr const char* kDocumentColumns =
-    "relpath, kind, url, etag, last_modified, checked_at, changed_at, sha256, size, body, published_sha256, "
-    "published_at, unlisted_since";
+constexpr auto kDocument =
+    detail::columns("relpath", "kind", "url", "etag", "last_modified", "checked_at", "changed_at", "sha256", "size",
+                    "body", "published_sha256", "published_at", "unlisted_since");
 
 DocumentRow read_document(const Statement& s) {
   DocumentRow row;
-  row.relpath = s.text(0);
-  row.kind = enum_from<DocumentKind>(kDocumentKinds, s.text(1), "document kind");
-  row.url = s.text(2);
-  row.etag = s.text(3);
-  row.last_modified = s.text(4);
-  row.checked_at = s.integer(5);
-  row.changed_at = s.integer(6);
-  row.sha256 = s.text(7);
-  row.size = s.integer(8);
-  row.body = s.optional_text(9);
-  row.published_sha256 = s.optional_text(10);
-  row.published_at = s.optional_integer(11);
-  row.unlisted_since = s.optional_integer(12);
+  row.relpath = s.text(kDocument["relpath"]);
+  row.kind = enum_from<DocumentKind>(kDocumentKinds, s.text(kDocument["kind"]), "document kind");
+  row.url = s.text(kDocument["url"]);
+  row.etag = s.text(kDocument["etag"]);
+  row.last_modified = s.text(kDocument["last_modified"]);
+  row.checked_at = s.integer(kDocument["checked_at"]);
+  row.changed_at = s.integer(kDocument["changed_at"]);
+  row.sha256 = s.text(kDocument["sha256"]);
+  row.size = s.integer(kDocument["size"]);
+  row.body = s.optional_text(kDocument["body"]);
+  row.published_sha256 = s.optional_text(kDocument["published_sha256"]);
+  row.published_at = s.optional_integer(kDocument["published_at"]);
+  row.unlisted_since = s.optional_integer(kDocument["unlisted_since"]);
   return row;
 }
 
-constexpr const char* kVibColumns =
-    "relpath, vib_id, url, size, sha256, state, failures, last_error, next_retry_at, placed_at, unreferenced_since";
+constexpr auto kVib = detail::columns("relpath", "vib_id", "url", "size", "sha256", "state", "failures", "last_error",
+                                      "next_retry_at", "placed_at", "unreferenced_since");
 
 // bulletin_entries()' "placed", as SQL on `b` (a depot_bulletins row; ?1 is the source): a published zip
 // names it, and each of its VIBs has a row in state placed.
@@ -58,33 +59,33 @@ constexpr const char* kBulletinIsPlaced =
 
 VibRow read_vib(const Statement& s) {
   VibRow row;
-  row.relpath = s.text(0);
-  row.vib_id = s.text(1);
-  row.url = s.text(2);
-  row.size = s.integer(3);
-  row.sha256 = s.text(4);
-  row.state = enum_from<VibState>(kVibStates, s.text(5), "VIB state");
-  row.failures = static_cast<int>(s.integer(6));
-  row.last_error = s.optional_text(7);
-  row.next_retry_at = s.optional_integer(8);
-  row.placed_at = s.optional_integer(9);
-  row.unreferenced_since = s.optional_integer(10);
+  row.relpath = s.text(kVib["relpath"]);
+  row.vib_id = s.text(kVib["vib_id"]);
+  row.url = s.text(kVib["url"]);
+  row.size = s.integer(kVib["size"]);
+  row.sha256 = s.text(kVib["sha256"]);
+  row.state = enum_from<VibState>(kVibStates, s.text(kVib["state"]), "VIB state");
+  row.failures = static_cast<int>(s.integer(kVib["failures"]));
+  row.last_error = s.optional_text(kVib["last_error"]);
+  row.next_retry_at = s.optional_integer(kVib["next_retry_at"]);
+  row.placed_at = s.optional_integer(kVib["placed_at"]);
+  row.unreferenced_since = s.optional_integer(kVib["unreferenced_since"]);
   return row;
 }
 
-constexpr const char* kBulletinColumns =
-    "id, vendor, summary, severity, category, release_type, release_date, versions";
+constexpr auto kBulletin =
+    detail::columns("id", "vendor", "summary", "severity", "category", "release_type", "release_date", "versions");
 
 BulletinRow read_bulletin(const Statement& s) {
   BulletinRow row;
-  row.id = s.text(0);
-  row.vendor = s.text(1);
-  row.summary = s.text(2);
-  row.severity = s.text(3);
-  row.category = s.text(4);
-  row.release_type = s.text(5);
-  row.release_date = s.optional_text(6);
-  std::string versions = s.text(7);
+  row.id = s.text(kBulletin["id"]);
+  row.vendor = s.text(kBulletin["vendor"]);
+  row.summary = s.text(kBulletin["summary"]);
+  row.severity = s.text(kBulletin["severity"]);
+  row.category = s.text(kBulletin["category"]);
+  row.release_type = s.text(kBulletin["release_type"]);
+  row.release_date = s.optional_text(kBulletin["release_date"]);
+  std::string versions = s.text(kBulletin["versions"]);
   if (!versions.empty()) row.versions = util::split(versions, ' ');
   return row;
 }
@@ -106,7 +107,7 @@ const char* to_string(VibState state) { return kVibStates[static_cast<int>(state
 
 std::map<std::string, DocumentRow> DepotCatalog::documents() {
   std::map<std::string, DocumentRow> all;
-  auto s = db_.prepare(fmt::format("SELECT {} FROM depot_documents WHERE source = ?", kDocumentColumns));
+  auto s = db_.prepare(fmt::format("SELECT {} FROM depot_documents WHERE source = ?", kDocument.sql()));
   s.bind(source_);
   while (s.step()) {
     DocumentRow row = read_document(s);
@@ -234,7 +235,7 @@ MetadataContents DepotCatalog::metadata_contents(const std::string& metadata) {
 
 std::map<std::string, VibRow> DepotCatalog::vibs() {
   std::map<std::string, VibRow> all;
-  auto s = db_.prepare(fmt::format("SELECT {} FROM depot_vibs WHERE source = ?", kVibColumns));
+  auto s = db_.prepare(fmt::format("SELECT {} FROM depot_vibs WHERE source = ?", kVib.sql()));
   s.bind(source_);
   while (s.step()) {
     VibRow row = read_vib(s);
@@ -296,7 +297,7 @@ void DepotCatalog::set_unreferenced(const std::set<std::string>& relpaths, std::
 std::vector<VibRow> DepotCatalog::unreferenced_vibs() {
   std::vector<VibRow> rows;
   auto s = db_.prepare(
-      fmt::format("SELECT {} FROM depot_vibs WHERE source = ? AND unreferenced_since IS NOT NULL", kVibColumns));
+      fmt::format("SELECT {} FROM depot_vibs WHERE source = ? AND unreferenced_since IS NOT NULL", kVib.sql()));
   s.bind(source_);
   while (s.step()) rows.push_back(read_vib(s));
   return rows;
@@ -318,7 +319,7 @@ std::vector<BulletinRow> DepotCatalog::bulletins() {
   auto s =
       db_.prepare(fmt::format("SELECT {} FROM depot_bulletins WHERE source = ? "
                               "ORDER BY release_date IS NULL, release_date, id",
-                              kBulletinColumns));
+                              kBulletin.sql()));
   s.bind(source_);
   while (s.step()) all.push_back(read_bulletin(s));
   std::map<std::string, BulletinRow*> by_id;
