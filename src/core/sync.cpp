@@ -12,6 +12,7 @@
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/run_lock.hpp"
+#include "esxmirror/core/run_record.hpp"
 #include "esxmirror/core/source_mirror.hpp"
 #include "esxmirror/core/whats_new.hpp"
 #include "esxmirror/publish/repository_index.hpp"
@@ -54,22 +55,6 @@ void clean_staging(const SyncSettings& settings) {
 
 bool stop_was_requested(const SyncSettings& settings) {
   return settings.network.stop_flag && settings.network.stop_flag->load();
-}
-
-// The run's exit code: a run-level failure (storage, interrupted) first; then a source that could not be
-// read at all (4); then anything incomplete (1).
-ExitCode final_exit_code(const RunReport& report) {
-  if (report.exit_code != ExitCode::ok) return report.exit_code;
-  bool unreadable = false, incomplete = false;
-  for (const SourceReport& source : report.sources) {
-    unreadable = unreadable || source.exit_code == ExitCode::source;
-    incomplete = incomplete || source.exit_code == ExitCode::partial;
-  }
-  if (unreadable) return ExitCode::source;
-  if (incomplete || report.count(PatchOutcome::failed) || report.count(PatchOutcome::deferred)) {
-    return ExitCode::partial;
-  }
-  return ExitCode::ok;
 }
 
 // Every --source is an http(s) URL: a usage error before anything is touched.
@@ -116,19 +101,6 @@ auto timed(const std::string& pass, Pass&& run) {
     }
   } say{pass, start};
   return run();
-}
-
-const char* outcome_name(ExitCode code) {
-  switch (code) {
-    case ExitCode::ok:
-      return "ok";
-    case ExitCode::partial:
-      return "partial";
-    case ExitCode::interrupted:
-      return "interrupted";
-    default:
-      return "failed";
-  }
 }
 
 }  // namespace
@@ -185,9 +157,6 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     report.message = describe_unexpected(e);
   }
 
-  report.exit_code = final_exit_code(report);
-  report.outcome = outcome_name(report.exit_code);
-  report.finished_at = util::iso8601(clock.now());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   int page_failures = 0;
   for (const SourceReport& source : report.sources) {
@@ -198,24 +167,7 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
     report.message =
         fmt::format("{} patch page(s) could not be read; the mirror may miss their patches", page_failures);
   }
-  store::RunRow run{report.run_id,
-                    now,
-                    util::to_unix(clock.now()),
-                    report.outcome,
-                    static_cast<int>(report.exit_code),
-                    report.count(PatchOutcome::placed) + report.count(PatchOutcome::replaced),
-                    report.count(PatchOutcome::skipped) + report.count(PatchOutcome::linked),
-                    report.count(PatchOutcome::failed) + report.count(PatchOutcome::deferred),
-                    static_cast<std::int64_t>(report.bytes_downloaded),
-                    report.message};
-  try {
-    catalog.finish_run(run);
-  } catch (const Error& e) {
-    if (report.exit_code == ExitCode::ok || report.exit_code == ExitCode::partial) {
-      report.exit_code = ExitCode::storage;
-      report.message = e.what();
-    }
-  }
+  record_run(catalog, report, now, util::to_unix(clock.now()), "");
   return report;
 }
 

@@ -8,6 +8,7 @@
 
 #include "esxmirror/core/mirror.hpp"
 #include "esxmirror/core/run_lock.hpp"
+#include "esxmirror/core/run_record.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/util/hash.hpp"
@@ -53,7 +54,8 @@ RunReport repair_bundles(const SyncSettings& settings, const std::vector<std::st
   store::Catalog catalog(db);
   RunReport report;
   report.started_at = util::iso8601(clock.now());
-  report.run_id = catalog.start_run(util::to_unix(clock.now()));
+  const std::int64_t started_at = util::to_unix(clock.now());
+  report.run_id = catalog.start_run(started_at);
 
   std::map<std::string, std::set<std::string>> placed_versions;
   std::vector<PlannedPatch> work;
@@ -78,15 +80,7 @@ RunReport repair_bundles(const SyncSettings& settings, const std::vector<std::st
     report.exit_code = ExitCode::storage;
     report.message = describe_unexpected(e);
   }
-  if (report.exit_code == ExitCode::ok && report.count(PatchOutcome::failed)) report.exit_code = ExitCode::partial;
-  report.outcome = report.exit_code == ExitCode::ok        ? "ok"
-                   : report.exit_code == ExitCode::partial ? "partial"
-                                                           : "failed";
-  report.finished_at = util::iso8601(clock.now());
-  catalog.finish_run({report.run_id, util::to_unix(clock.now()), util::to_unix(clock.now()), "repair:" + report.outcome,
-                      static_cast<int>(report.exit_code), report.count(PatchOutcome::replaced), 0,
-                      report.count(PatchOutcome::failed), static_cast<std::int64_t>(report.bytes_downloaded),
-                      report.message});
+  record_run(catalog, report, started_at, util::to_unix(clock.now()), "repair:");
   return report;
 }
 
