@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/bundle/placement.hpp"
-#include "esxmirror/core/adopt.hpp"
+#include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/mirror.hpp"
 #include "esxmirror/core/plan.hpp"
@@ -32,43 +32,6 @@ std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
 
 }  // namespace
 
-void report_plan_only(const PlannedPatch& planned, std::optional<std::uint64_t> size, RunReport& report) {
-  PatchReport entry{.id = planned.patch.id, .versions = planned.versions, .reason = planned.reason};
-  if (planned.action == Action::defer) {
-    entry.outcome = PatchOutcome::deferred;
-    spdlog::warn("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
-                 planned.patch.id, planned.reason, planned.patch.id);
-  } else if (planned.action != Action::skip) {
-    entry.outcome = PatchOutcome::planned;
-    entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
-    entry.url = util::mask_url(planned.patch.download_url);
-    entry.release_date = planned.patch.release_date;
-    entry.size = size;
-  }
-  report.patches.push_back(std::move(entry));
-}
-
-PlanInput gather_plan_input(const SyncSettings& settings, std::vector<PatchRecord> patches, store::Catalog& catalog,
-                            std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
-  PlanInput input;
-  input.patches = std::move(patches);
-  input.versions = settings.versions;
-  input.classifications = settings.classifications;
-  input.bundles = catalog.bundles();
-  input.now = now;
-  for (const store::CatalogEntry& entry : catalog.entries()) {
-    for (const store::PlacementRow& p : entry.placements) placed_versions[entry.patch.id].insert(p.version);
-    if (entry.bundle && entry.bundle->state == store::BundleState::placed && entry.bundle->path &&
-        !fs::exists(settings.dest / *entry.bundle->path)) {
-      input.missing_on_disk.insert(entry.patch.id);  // removed by hand: fetch it again
-    }
-  }
-  // Not placed any more: if fetching it again fails, neither `list` nor the index may show it as placed.
-  for (const std::string& id : input.missing_on_disk) catalog.forget_placement(id, now);
-  input.placed_versions = placed_versions;
-  return input;
-}
-
 int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> index) {
   std::int64_t now = util::to_unix(clock.now());
@@ -78,9 +41,9 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   report.pages_fetched += found.pages_fetched;
   report.pages_not_modified += found.pages_not_modified;
 
-  std::map<std::string, std::set<std::string>> placed_versions;
-  std::vector<PlannedPatch> plan =
-      plan_patches(gather_plan_input(settings, found.patches, catalog, placed_versions, now));
+  const DiskState disk = reconcile_disk(settings, catalog, now);
+  const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
+  std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found.patches, bundles, disk, now));
   for (const PlannedPatch& planned : plan) {
     bool placing = planned.action == Action::fetch || planned.action == Action::replace;
     if (placing && !planned.patch.release_date) {
@@ -89,22 +52,9 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
     }
   }
 
-  MirrorContext context{settings, catalog, report, clock, placed_versions};
-  std::vector<PlannedPatch> to_fetch;
-  const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
-  for (const PlannedPatch& planned : plan) {
-    if (settings.dry_run) {
-      report_plan_only(planned, known_size(planned, bundles), report);
-    } else if (planned.action == Action::link) {
-      link_versions(planned, context);
-    } else if (planned.action == Action::fetch && adopt_placed_copy(planned, context)) {
-      continue;  // already on disk under its final name (state was lost): recorded, not fetched
-    } else if (planned.action == Action::fetch || planned.action == Action::replace) {
-      to_fetch.push_back(planned);
-    } else {
-      report_plan_only(planned, known_size(planned, bundles), report);
-    }
-  }
+  MirrorContext context{settings, catalog, report, clock, disk.placed_versions};
+  std::vector<PlannedPatch> to_fetch =
+      apply_plan(plan, context, [&](const PlannedPatch& planned) { return known_size(planned, bundles); });
   mirror_bundles(to_fetch, context);
   return found.page_failures;
 }

@@ -11,10 +11,9 @@
 
 #include "core/mirror_source/fetch_bundles.hpp"
 #include "esxmirror/bundle/placement.hpp"
-#include "esxmirror/core/adopt.hpp"
+#include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/engine_fetcher.hpp"
 #include "esxmirror/core/error.hpp"
-#include "esxmirror/core/legacy_mirror.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -84,11 +83,11 @@ void record(store::Catalog& catalog, const Manifest& manifest, std::int64_t now)
 }
 
 std::vector<PlannedPatch> plan(const SyncSettings& settings, const Manifest& manifest, store::Catalog& catalog,
-                               std::map<std::string, std::set<std::string>>& placed_versions, std::int64_t now) {
+                               const DiskState& disk, std::int64_t now) {
   std::vector<PatchRecord> patches;
   for (const UpstreamBundle& bundle : manifest.bundles) patches.push_back(bundle.patch);
-  PlanInput input = gather_plan_input(settings, std::move(patches), catalog, placed_versions, now);
-  std::vector<PlannedPatch> planned = plan_patches(input);
+  std::vector<PlannedPatch> planned =
+      plan_patches(plan_input(settings, std::move(patches), catalog.bundles(), disk, now));
   // Upstream's order: the version holding the directory first, so the copy and its links are as upstream's.
   for (PlannedPatch& p : planned) {
     const std::vector<std::string>& order = p.patch.versions;
@@ -133,32 +132,26 @@ ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored
 
   std::map<std::string, const UpstreamBundle*> by_id;
   for (const UpstreamBundle& bundle : manifest.bundles) by_id[bundle.patch.id] = &bundle;
-  std::map<std::string, std::set<std::string>> placed_versions;
-  const std::vector<PlannedPatch> planned = plan(settings, manifest, catalog, placed_versions, now);
+  const DiskState disk = reconcile_disk(settings, catalog, now);
+  const std::vector<PlannedPatch> planned = plan(settings, manifest, catalog, disk, now);
   const int incomplete_before = incomplete_count(report);
-
-  MirrorContext context{settings, catalog, report, clock, placed_versions};
-  std::vector<UpstreamWork> to_fetch;
-  std::set<std::string> fetching;
   for (const PlannedPatch& p : planned) {
-    const UpstreamBundle& bundle = *by_id.at(p.patch.id);
     bool placing = p.action == Action::fetch || p.action == Action::replace;
     if (placing && !p.patch.release_date) {
       report.warnings.push_back(fmt::format("{} has no release date upstream; stored as {}", p.patch.id,
                                             bundle::bundle_dir_name(std::nullopt, p.patch.id)));
     }
-    if (settings.dry_run) {
-      report_plan_only(p, bytes_of(bundle), report);
-    } else if (p.action == Action::link) {
-      link_versions(p, context);
-    } else if (p.action == Action::fetch && adopt_placed_copy(p, context)) {
-      continue;  // already on disk under its final name (state was lost): recorded, not fetched
-    } else if (placing) {
-      to_fetch.push_back({p, &bundle});
-      fetching.insert(p.patch.id);
-    } else {
-      report_plan_only(p, bytes_of(bundle), report);
-    }
+  }
+
+  MirrorContext context{settings, catalog, report, clock, disk.placed_versions};
+  const std::vector<PlannedPatch> fetch_plan = apply_plan(
+      planned, context,
+      [&](const PlannedPatch& p) -> std::optional<std::uint64_t> { return bytes_of(*by_id.at(p.patch.id)); });
+  std::vector<UpstreamWork> to_fetch;
+  std::set<std::string> fetching;
+  for (const PlannedPatch& p : fetch_plan) {
+    to_fetch.push_back({p, by_id.at(p.patch.id)});
+    fetching.insert(p.patch.id);
   }
   if (!settings.dry_run) {
     clean_upstream_staging(settings, catalog, fetching);
