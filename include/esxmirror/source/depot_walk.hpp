@@ -76,7 +76,7 @@ struct DepotWalk {
 // fetcher in their stored form (`secrets`) and are shown masked. Throws Error(source) when the depot index
 // cannot be read (401: token expired; 403: invalid or not entitled; 404; unreachable) or is not a depot
 // index, and Error(interrupted) when the run is being stopped.
-DepotWalk walk_depot(const WalkPolicy& policy, const WalkMemory& memory, const util::Secrets& secrets,
-                     Fetcher& fetcher, std::optional<net::Response> index = std::nullopt);
+DepotWalk walk_depot(const WalkPolicy& policy, const WalkMemory& memory, const util::Secrets& secrets, Fetcher& fetcher,
+                     std::optional<net::Response> index = std::nullopt);
 
 }  // namespace esxmirror::source::depot

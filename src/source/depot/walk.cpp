@@ -75,8 +75,8 @@ WalkedDocument walked(std::string relpath, std::string url, net::Response respon
 
 }  // namespace
 
-DepotWalk walk_depot(const WalkPolicy& policy, const WalkMemory& memory, const util::Secrets& secrets,
-                     Fetcher& fetcher, std::optional<net::Response> index) {
+DepotWalk walk_depot(const WalkPolicy& policy, const WalkMemory& memory, const util::Secrets& secrets, Fetcher& fetcher,
+                     std::optional<net::Response> index) {
   auto stored = [&](const std::string& url) { return secrets.stored(url); };
   auto shown = [&](const std::string& url) { return util::mask_url(secrets.stored(url)); };
   const std::string index_shown = shown(policy.index_url);
@@ -134,8 +134,15 @@ DepotWalk walk_depot(const WalkPolicy& policy, const WalkMemory& memory, const u
         }
         walk.entry_zip[v.index.relpath + "\n" + entry.url] = placed.relative_path;
         if (zip_seen.insert(placed.relative_path).second) {
-          walk.zips.push_back({placed.relative_path, placed.url, shown(placed.url), entry.version, entry.product_id,
-                               {}, {}, std::nullopt, std::nullopt});
+          walk.zips.push_back({placed.relative_path,
+                               placed.url,
+                               shown(placed.url),
+                               entry.version,
+                               entry.product_id,
+                               {},
+                               {},
+                               std::nullopt,
+                               std::nullopt});
         }
       }
     } catch (const FormatError& e) {

@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
 #include <map>
 
@@ -11,6 +10,7 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/source/depot_walk.hpp"
+#include "support/fake_fetcher.hpp"
 #include "support/process.hpp"
 #include "support/sample_depot.hpp"
 
@@ -22,64 +22,19 @@ namespace {
 
 const std::string kRoot = "http://depot.test/PROD/COMP/ESX_HOST/main/";
 
-// Serves the depot's files under kRoot, each with an ETag; a conditional request with it is a 304. A
-// request with a file gets the body written there, as the engine does.
-class FakeFetcher final : public Fetcher {
- public:
-  explicit FakeFetcher(const testing::SampleDepot& depot) {
-    for (const auto& [path, bytes] : depot.files()) {
-      documents[kRoot + path] = {*bytes, fmt::format("\"{}\"", std::hash<std::string>{}(*bytes))};
-    }
+// The depot's files under kRoot, each with an ETag.
+testing::FakeFetcher serving(const testing::SampleDepot& depot) {
+  testing::FakeFetcher fetcher;
+  for (const auto& [path, bytes] : depot.files()) {
+    fetcher.documents[kRoot + path] = {*bytes, fmt::format("\"{}\"", std::hash<std::string>{}(*bytes))};
   }
-  struct Document {
-    std::string body;
-    std::string etag;
-    net::Outcome outcome = net::Outcome::ok;
-    long status = 200;
-  };
-  std::map<std::string, Document> documents;
-  std::vector<net::Request> asked;
-  std::vector<std::size_t> rounds;
+  return fetcher;
+}
 
-  void fetch(std::vector<net::Request> requests, const std::function<void(net::Response&&)>& done) override {
-    rounds.push_back(requests.size());
-    for (net::Request& request : requests) {
-      asked.push_back(request);
-      net::Response r;
-      r.tag = request.tag;
-      r.url = request.url;
-      r.attempts = 1;
-      auto doc = documents.find(request.url);
-      if (doc == documents.end()) {
-        r.outcome = net::Outcome::not_found;
-        r.status = 404;
-        r.error = "HTTP 404";
-      } else if (doc->second.outcome != net::Outcome::ok) {
-        r.outcome = doc->second.outcome;
-        r.status = doc->second.status;
-        r.error = fmt::format("HTTP {}", r.status);
-      } else if (!request.conditional.etag.empty() && request.conditional.etag == doc->second.etag) {
-        r.outcome = net::Outcome::not_modified;
-        r.status = 304;
-      } else {
-        r.outcome = net::Outcome::ok;
-        r.status = 200;
-        r.validators.etag = doc->second.etag;
-        r.bytes = doc->second.body.size();
-        if (request.file.empty()) {
-          r.body = doc->second.body;
-        } else {
-          std::filesystem::create_directories(request.file.parent_path());
-          std::ofstream(request.file, std::ios::binary) << doc->second.body;
-        }
-      }
-      done(std::move(r));
-    }
-  }
-  bool was_asked(const std::string& path) const {
-    return std::any_of(asked.begin(), asked.end(), [&](const net::Request& r) { return r.url == kRoot + path; });
-  }
-};
+bool was_asked(const testing::FakeFetcher& fetcher, const std::string& path) {
+  const std::vector<std::string> urls = fetcher.urls_asked();
+  return std::find(urls.begin(), urls.end(), kRoot + path) != urls.end();
+}
 
 WalkPolicy policy_for(const std::filesystem::path& downloads, std::vector<std::string> versions) {
   return {kRoot + "vmw-depot-index.xml", {std::move(versions), {"embeddedEsx"}}, downloads, true, {}};
@@ -88,9 +43,7 @@ WalkPolicy policy_for(const std::filesystem::path& downloads, std::vector<std::s
 // What a run keeps of the walk for the next one (the catalog's part of core, in short).
 WalkMemory remember(const DepotWalk& walk) {
   WalkMemory memory;
-  auto keep = [&](const WalkedDocument& d) {
-    memory.documents[d.relpath] = {d.response.validators, d.body, false};
-  };
+  auto keep = [&](const WalkedDocument& d) { memory.documents[d.relpath] = {d.response.validators, d.body, false}; };
   keep(walk.index);
   for (const WalkedVendor& v : walk.vendors) keep(v.index);
   for (const WalkedZip& z : walk.zips) memory.documents[z.relpath] = {z.response.validators, std::nullopt, true};
@@ -101,7 +54,7 @@ WalkMemory remember(const DepotWalk& walk) {
 
 TEST_CASE("depot walk: index, vendor index, then the selected zips, three rounds, each zip to its file", "[depot]") {
   const testing::SampleDepot depot = testing::SampleDepot::standard();
-  FakeFetcher fetcher(depot);
+  testing::FakeFetcher fetcher = serving(depot);
   testing::TempDir dir;
   const util::Secrets secrets;
   const DepotWalk walk = walk_depot(policy_for(dir.path(), {"8.0"}), {}, secrets, fetcher);
@@ -124,8 +77,8 @@ TEST_CASE("depot walk: index, vendor index, then the selected zips, three rounds
   CHECK(walk.documents_fetched == 5);
   CHECK(walk.documents_not_modified == 0);
   CHECK(walk.failures.empty());
-  CHECK_FALSE(fetcher.was_asked(depot.zip_path("7.0.3")));
-  CHECK_FALSE(fetcher.was_asked(depot.zip_path("8.0.3", "esxio")));
+  CHECK_FALSE(was_asked(fetcher, depot.zip_path("7.0.3")));
+  CHECK_FALSE(was_asked(fetcher, depot.zip_path("8.0.3", "esxio")));
   // Never a VIB: the walk reads documents only.
   CHECK(std::none_of(fetcher.asked.begin(), fetcher.asked.end(),
                      [](const net::Request& r) { return r.url.ends_with(".vib"); }));
@@ -133,7 +86,7 @@ TEST_CASE("depot walk: index, vendor index, then the selected zips, three rounds
 
 TEST_CASE("depot walk: a night with nothing new is 304s, remembered bodies, and no zip opened", "[depot]") {
   const testing::SampleDepot depot = testing::SampleDepot::standard();
-  FakeFetcher fetcher(depot);
+  testing::FakeFetcher fetcher = serving(depot);
   testing::TempDir dir;
   const util::Secrets secrets;
   const DepotWalk first = walk_depot(policy_for(dir.path(), {"8.0.3"}), {}, secrets, fetcher);
@@ -159,7 +112,7 @@ TEST_CASE("depot walk: the index's refusals are the texts operators search for",
   testing::TempDir dir;
   const util::Secrets secrets;
   auto refusal = [&](net::Outcome outcome, long status) {
-    FakeFetcher fetcher(depot);
+    testing::FakeFetcher fetcher = serving(depot);
     fetcher.documents[kRoot + "vmw-depot-index.xml"].outcome = outcome;
     fetcher.documents[kRoot + "vmw-depot-index.xml"].status = status;
     try {
@@ -174,12 +127,12 @@ TEST_CASE("depot walk: the index's refusals are the texts operators search for",
   CHECK_THAT(refusal(net::Outcome::auth, 403), Catch::Contains("not entitled"));
   CHECK_THAT(refusal(net::Outcome::not_found, 404), Catch::Contains("does not exist (HTTP 404): check --source"));
 
-  FakeFetcher html(depot);
+  testing::FakeFetcher html = serving(depot);
   html.documents[kRoot + "vmw-depot-index.xml"].body = "<html><body>Sign in</body></html>";
   CHECK_THROWS_WITH(walk_depot(policy_for(dir.path(), {"8.0"}), {}, secrets, html),
                     Catch::Contains("is not a depot index"));
 
-  FakeFetcher stopped(depot);
+  testing::FakeFetcher stopped = serving(depot);
   stopped.documents[kRoot + "vmw-depot-index.xml"].outcome = net::Outcome::aborted;
   try {
     walk_depot(policy_for(dir.path(), {"8.0"}), {}, secrets, stopped);
@@ -194,7 +147,7 @@ TEST_CASE("depot walk: a bad zip or an unreadable vendor index is named, the res
   testing::TempDir dir;
   const util::Secrets secrets;
 
-  FakeFetcher bad_zip(depot);
+  testing::FakeFetcher bad_zip = serving(depot);
   bad_zip.documents[kRoot + depot.zip_path("8.0.2")].body = "not a zip at all";
   const DepotWalk walk = walk_depot(policy_for(dir.path(), {"8.0"}), {}, secrets, bad_zip);
   REQUIRE(walk.zips.size() == 3);
@@ -204,7 +157,7 @@ TEST_CASE("depot walk: a bad zip or an unreadable vendor index is named, the res
   CHECK(walk.zips[0].metadata);
   CHECK(walk.zips[2].metadata);
 
-  FakeFetcher no_vendor(depot);
+  testing::FakeFetcher no_vendor = serving(depot);
   no_vendor.documents.erase(kRoot + depot.vendor_index_path());
   const DepotWalk partial = walk_depot(policy_for(dir.path(), {"8.0"}), {}, secrets, no_vendor);
   REQUIRE(partial.failures.size() == 1);
@@ -215,7 +168,7 @@ TEST_CASE("depot walk: a bad zip or an unreadable vendor index is named, the res
 
 TEST_CASE("depot walk: check's probe asks for each zip its own way and opens none", "[depot]") {
   const testing::SampleDepot depot = testing::SampleDepot::standard();
-  FakeFetcher fetcher(depot);
+  testing::FakeFetcher fetcher = serving(depot);
   testing::TempDir dir;
   const util::Secrets secrets;
   WalkPolicy policy = policy_for(dir.path(), {"8.0.3"});

@@ -9,6 +9,7 @@
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/source/legacy_crawl.hpp"
+#include "support/fake_fetcher.hpp"
 
 using namespace esxmirror;
 using namespace esxmirror::source;
@@ -29,55 +30,7 @@ std::string detail_page(int n) {
 
 std::string page_url(int n) { return fmt::format("{}{}-patch.html", kSite, 1000 + n); }
 
-// Serves canned documents: each has an ETag, a conditional request with that ETag is answered 304.
-class FakeFetcher final : public Fetcher {
- public:
-  struct Document {
-    std::string body;
-    std::string etag;
-    net::Outcome outcome = net::Outcome::ok;
-    long status = 200;
-  };
-  std::map<std::string, Document> documents;
-  std::vector<net::Request> asked;
-  std::vector<std::size_t> rounds;  // how many requests each fetch() sent at once
-
-  void fetch(std::vector<net::Request> requests, const std::function<void(net::Response&&)>& done) override {
-    rounds.push_back(requests.size());
-    for (net::Request& request : requests) {
-      asked.push_back(request);
-      net::Response r;
-      r.tag = request.tag;
-      r.url = request.url;
-      r.attempts = 1;
-      auto doc = documents.find(request.url);
-      if (doc == documents.end()) {
-        r.outcome = net::Outcome::not_found;
-        r.status = 404;
-        r.error = "HTTP 404";
-      } else if (doc->second.outcome != net::Outcome::ok) {
-        r.outcome = doc->second.outcome;
-        r.status = doc->second.status;
-        r.error = fmt::format("HTTP {}", r.status);
-      } else if (!request.conditional.etag.empty() && request.conditional.etag == doc->second.etag) {
-        r.outcome = net::Outcome::not_modified;
-        r.status = 304;
-      } else {
-        r.outcome = net::Outcome::ok;
-        r.status = 200;
-        r.body = doc->second.body;
-        r.validators.etag = doc->second.etag;
-      }
-      done(std::move(r));
-    }
-  }
-
-  std::vector<std::string> urls_asked() const {
-    std::vector<std::string> urls;
-    for (const net::Request& r : asked) urls.push_back(r.url);
-    return urls;
-  }
-};
+using testing::FakeFetcher;
 
 // A site of `pages` detail pages, plus a KB note (no download) for 3.0.1.
 FakeFetcher site(int pages) {
