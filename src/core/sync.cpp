@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "esxmirror/core/clean_staging.hpp"
 #include "esxmirror/core/convert_layout.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/error.hpp"
@@ -20,38 +20,11 @@
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/depot_catalog.hpp"
 #include "esxmirror/util/file_lock.hpp"
-#include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
 
-namespace fs = std::filesystem;
-
 namespace {
-
-// What earlier runs left when they were killed: in staging, half-unpacked trees, swapped-out old copies
-// and temporary files; beside final names (dest and its version directories), temporary links and
-// set-aside copies. Partial downloads stay: they are resumed (a depot's VIBs under staging/depot/, an
-// upstream mirror's files under staging/mirror/).
-void clean_staging(const SyncSettings& settings) {
-  std::error_code ignored;
-  for (const auto& entry : fs::directory_iterator(settings.staging_dir(), ignored)) {
-    if (entry.path().filename() == "depot" || entry.path().filename() == "mirror") continue;
-    if (entry.is_directory(ignored) || util::is_temporary_name(entry.path().filename().string())) {
-      fs::remove_all(entry.path(), ignored);
-    }
-  }
-  for (const auto& entry : fs::directory_iterator(settings.dest, ignored)) {
-    const std::string name = entry.path().filename().string();
-    if (util::is_temporary_name(name)) {
-      fs::remove_all(entry.path(), ignored);
-    } else if (name != ".esxmirror" && !entry.is_symlink(ignored) && entry.is_directory(ignored)) {
-      for (const auto& inner : fs::directory_iterator(entry.path(), ignored)) {
-        if (util::is_temporary_name(inner.path().filename().string())) fs::remove_all(inner.path(), ignored);
-      }
-    }
-  }
-}
 
 bool stop_was_requested(const SyncSettings& settings) {
   return settings.network.stop_flag && settings.network.stop_flag->load();
