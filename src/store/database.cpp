@@ -4,12 +4,14 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <utility>
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/store/migrations.hpp"
+#include "esxmirror/util/fs.hpp"
 
 namespace esxmirror::store {
 
@@ -25,6 +27,14 @@ std::string recovery_hint(const std::filesystem::path& path) {
 bool is_damage(int rc) {
   int primary = rc & 0xff;
   return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
+}
+
+// A full disk met by a write of the state reads as it does anywhere else in the run: the errno's text and
+// what to do ("database or disk is full" alone names neither).
+bool is_full(int rc) { return (rc & 0xff) == SQLITE_FULL; }
+
+[[noreturn]] void throw_disk_full(const std::string& where) {
+  throw Error(ExitCode::storage, fmt::format("state database {}: {}", where, util::describe_errno(ENOSPC)));
 }
 
 // Opened read-only, SQLite reads a file shorter than its 100-byte header as an empty database (schema 0):
@@ -74,6 +84,7 @@ Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where)
     : db_(db), stmt_(stmt), where_(std::move(where)) {}
 
 void Statement::fail(int rc) const {
+  if (is_full(rc)) throw_disk_full(where_);
   if (is_damage(rc)) {
     throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_),
                                                recovery_hint(where_)));
@@ -194,6 +205,7 @@ void Database::damaged(const std::string& what) const {
 }
 
 void Database::fail(const std::string& what, int rc) const {
+  if (is_full(rc)) throw_disk_full(path_.string());
   std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
   if (is_damage(rc)) {
     throw Error(ExitCode::storage,
@@ -231,6 +243,7 @@ void Database::exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string detail = message ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
+    if (is_full(rc)) throw_disk_full(path_.string());
     if (is_damage(rc)) fail("damaged", rc);
     throw Error(ExitCode::storage, fmt::format("state database {}: {}", path_.string(), detail));
   }

@@ -135,6 +135,24 @@ TEST_CASE("a file that is not a database is refused with how to move it aside", 
   CHECK(message.find("mv ") != std::string::npos);
 }
 
+TEST_CASE("a full disk met by a write of the state says so and what to do, as anywhere else", "[store]") {
+  TempDir dir;
+  Database db(dir.path() / "state.db", Database::Mode::read_write);
+  Catalog catalog(db);
+  // SQLite's page cap answers SQLITE_FULL exactly as a full filesystem does.
+  auto pages = db.prepare("PRAGMA page_count");
+  REQUIRE(pages.step());
+  db.exec("PRAGMA max_page_count = " + std::to_string(pages.integer(0) + 1));
+  try {
+    for (int i = 0; i < 1000; ++i) catalog.upsert_patch(sample_patch("ESX-" + std::to_string(i), {"3.5.0"}), 1);
+    FAIL("no SQLITE_FULL");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::storage);
+    CHECK_THAT(e.what(), Catch::Contains("state.db") && Catch::Contains("No space left on device") &&
+                             Catch::Contains("free space on that filesystem and run again"));
+  }
+}
+
 TEST_CASE("catalog: a patch round-trips with its versions, date, class, supersedes, url and md5", "[store][catalog]") {
   TempDir tmp;
   Database db(tmp / "state.db", Database::Mode::read_write);
