@@ -168,8 +168,13 @@ class BundleMirror {
     engine_.add({index, job.planned->patch.download_url, {}, job.archive});
   }
 
-  bool is_html(const net::Response& response) const {
+  static bool is_html(const net::Response& response) {
     return response.content_type.find("text/html") != std::string::npos;
+  }
+
+  // True when the page gives no md5 (the archive's own checks then decide) or the download has it.
+  static bool md5_matches(const PatchRecord& patch, const net::Response& response) {
+    return !patch.md5 || *patch.md5 == response.digests.md5;
   }
 
   // On the transfer thread: true when the download did not match the page's md5 for the first time and
@@ -178,7 +183,7 @@ class BundleMirror {
     InFlight& job = in_flight_[response.tag];
     const PatchRecord& patch = job.planned->patch;
     if (response.outcome != net::Outcome::ok || is_html(response)) return false;
-    if (!patch.md5 || *patch.md5 == response.digests.md5 || job.checksum_attempts > 0) {  // a second one fails
+    if (md5_matches(patch, response) || job.checksum_attempts > 0) {  // a second mismatch fails
       job.stream->mark_complete();
       return false;
     }
@@ -235,7 +240,7 @@ class BundleMirror {
       discard_download(job.archive);
       throw PatchError("the server sent an HTML page instead of the bundle (a login or captive portal page?)");
     }
-    if (!patch.md5 || *patch.md5 == response.digests.md5) return;
+    if (md5_matches(patch, response)) return;
     job.stream->abandon();
     discard_download(job.archive);
     throw PatchError(

@@ -2,25 +2,11 @@
 // (the key table in src/cli/config_keys.cpp), so an operator reading it sees every setting there is.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "cli/config_file.hpp"
-
-namespace {
-
-std::string readme() {
-  std::ifstream in(std::string(ESXMIRROR_DOC_DIR) + "/../README.md");
-  REQUIRE(in);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
+#include "esxmirror/util/fs.hpp"
 
 TEST_CASE("README: every config key is named in the usage section", "[doc]") {
-  const std::string text = readme();
+  const std::string text = esxmirror::util::read_file(std::string(ESXMIRROR_DOC_DIR) + "/../README.md");
   const std::size_t usage = text.find("## Usage");
   const std::size_t end = text.find("\n## ", usage + 1);
   REQUIRE(usage != std::string::npos);
