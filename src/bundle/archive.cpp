@@ -28,7 +28,8 @@
 #include <vector>
 
 #include "bundle/unpack_checks.hpp"
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/bundle/archive_error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
 
@@ -222,8 +223,7 @@ fs::path create_target(const Unpack& u, const fs::path& target_dir) {
     fs::path canonical = fs::canonical(target_dir, ec);
     if (!ec) return canonical;
   }
-  throw Error(ExitCode::storage,
-              "cannot unpack " + u.archive_name() + " into " + target_dir.string() + ": " + ec.message());
+  throw util::StorageError("cannot unpack " + u.archive_name() + " into " + target_dir.string() + ": " + ec.message());
 }
 
 // Walks every entry of an opened reader into target_dir.
@@ -241,7 +241,7 @@ UnpackResult unpack_entries(Unpack& u, struct archive* reader, const fs::path& t
   // Closing applies the deferred directory permissions and times.
   if (failed(archive_write_close(writer.get()))) {
     if (is_disk_failure(archive_errno(writer.get()))) u.storage(archive_errno(writer.get()));
-    throw PatchError("archive " + u.archive_name() + ": cannot finish unpacking: " + error_text(writer.get()));
+    throw ArchiveError("archive " + u.archive_name() + ": cannot finish unpacking: " + error_text(writer.get()));
   }
   for (auto& [path, file] : u.regular_files) u.result.files.push_back(std::move(file));
   return std::move(u.result);
@@ -256,7 +256,7 @@ UnpackResult unpack_archive(const fs::path& archive_file, const fs::path& target
 
   std::error_code ec;
   u.archive_size = fs::file_size(archive_file, ec);
-  if (ec) throw PatchError("archive " + u.archive_name() + " cannot be read: " + ec.message());
+  if (ec) throw ArchiveError("archive " + u.archive_name() + " cannot be read: " + ec.message());
   if (u.archive_size == 0) u.damaged("the file is empty");
 
   ArchiveReader reader = new_reader();
@@ -284,7 +284,7 @@ UnpackResult unpack_stream(const ArchiveSource& source, const std::string& name,
       u.damaged(error_text(reader.get()));
     }
     return unpack_entries(u, reader.get(), target_dir);
-  } catch (const PatchError&) {
+  } catch (const ArchiveError&) {
     if (state.error) std::rethrow_exception(state.error);  // the source's reason, not libarchive's echo
     throw;
   }

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/bundle/archive_error.hpp"
 
 namespace esxmirror::bundle {
 
@@ -36,11 +36,11 @@ class Inflater {
 }  // namespace
 
 void verify_gzip(const std::filesystem::path& file, const std::string& name) {
-  auto damaged = [&](const std::string& why) -> PatchError {
-    return PatchError("archive " + name + " is damaged: " + why);
+  auto damaged = [&](const std::string& why) -> ArchiveError {
+    return ArchiveError("archive " + name + " is damaged: " + why);
   };
   std::unique_ptr<std::FILE, FileCloser> in(std::fopen(file.c_str(), "rb"));
-  if (!in) throw PatchError("archive " + name + " cannot be read: " + file.string());
+  if (!in) throw ArchiveError("archive " + name + " cannot be read: " + file.string());
   unsigned char magic[2] = {};
   if (std::fread(magic, 1, 2, in.get()) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) return;
   std::rewind(in.get());
@@ -80,7 +80,7 @@ void verify_gzip(const std::filesystem::path& file, const std::string& name) {
       }
     }
   }
-  if (std::ferror(in.get())) throw PatchError("archive " + name + " cannot be read: " + file.string());
+  if (std::ferror(in.get())) throw ArchiveError("archive " + name + " cannot be read: " + file.string());
   if (in_member) throw damaged("the gzip stream is truncated (its last member has no end)");
 }
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <system_error>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/unique_fd.hpp"
 
@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void throw_place_error(const fs::path& what, int err) {
-  throw Error(ExitCode::storage, "cannot place " + what.string() + ": " + util::describe_errno(err));
+  throw util::StorageError("cannot place " + what.string() + ": " + util::describe_errno(err));
 }
 
 [[noreturn]] void throw_place_error(const fs::path& what, const std::error_code& ec) {
@@ -128,8 +128,8 @@ bool move_into_place(const fs::path& from, const fs::path& to) {
 void sync_parent(const fs::path& p, const fs::path& reported) {
   try {
     util::fsync_dir(p.has_parent_path() ? p.parent_path() : fs::path("."));
-  } catch (const Error& e) {
-    throw Error(ExitCode::storage, "cannot place " + reported.string() + ": " + e.what());
+  } catch (const util::StorageError& e) {
+    throw util::StorageError("cannot place " + reported.string() + ": " + e.what());
   }
 }
 
@@ -166,8 +166,7 @@ void place_link(const fs::path& target, const fs::path& link, const fs::path& te
   const fs::path link_abs = absolute_normal(link);
   // Replacing `link` removes what was there; it must not be (or hold) the target itself.
   if (util::is_within(link_abs, target_abs)) {
-    throw Error(ExitCode::storage,
-                "cannot place " + link.string() + ": the link would replace its own target " + target.string());
+    throw util::StorageError("cannot place " + link.string() + ": the link would replace its own target " + target.string());
   }
   const fs::path relative = target_abs.lexically_relative(link_abs.parent_path());
   if (relative.empty()) throw_place_error(link, EXDEV);

@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "esxmirror/bundle/archive.hpp"
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/bundle/archive_error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/fs.hpp"
 
 namespace esxmirror::bundle::detail {
@@ -34,15 +35,14 @@ struct Unpack {
   const std::string& archive_name() const { return name; }
 
   [[noreturn]] void refuse(const std::string& entry, const std::string& why) const {
-    throw PatchError("archive " + archive_name() + ": refused entry '" + printable(entry) + "': " + why);
+    throw ArchiveError("archive " + archive_name() + ": refused entry '" + printable(entry) + "': " + why);
   }
   [[noreturn]] void damaged(const std::string& why) const {
-    throw PatchError("archive " + archive_name() + " is damaged: " + why);
+    throw ArchiveError("archive " + archive_name() + " is damaged: " + why);
   }
   // A local disk failure, not the archive's fault: a run-level storage error.
   [[noreturn]] void storage(int err) const {
-    throw Error(ExitCode::storage,
-                "cannot unpack " + archive_name() + " into " + target.string() + ": " + util::describe_errno(err));
+    throw util::StorageError("cannot unpack " + archive_name() + " into " + target.string() + ": " + util::describe_errno(err));
   }
 };
 

@@ -64,15 +64,13 @@ int run(int argc, char** argv) {
     setup_logging(final_app->options);
     install_signal_handlers();
     return dispatch(*final_app);
-  } catch (const Error& e) {
-    print_error(e.what());
-    return static_cast<int>(e.code());
   } catch (const CLI::ParseError& e) {
     print_error(e.what());
     return static_cast<int>(ExitCode::usage);
   } catch (const std::exception& e) {
-    print_error(describe_unexpected(e));
-    return static_cast<int>(ExitCode::storage);
+    const Error end = run_error(e);
+    print_error(end.what());
+    return static_cast<int>(end.code());
   }
 }
 

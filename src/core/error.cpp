@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <string>
 
+#include "esxmirror/util/storage_error.hpp"
+
 namespace esxmirror {
 
 std::string describe_unexpected(const std::exception& e) {
@@ -18,6 +20,12 @@ std::string describe_unexpected(const std::exception& e) {
   std::string paths = fs_error->path1().string();
   if (!fs_error->path2().empty()) paths += " -> " + fs_error->path2().string();
   return operation + " " + paths + ": " + reason + " (fix the permissions or the file named, then run again)";
+}
+
+Error run_error(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const Error*>(&e)) return *error;
+  if (dynamic_cast<const util::StorageError*>(&e) != nullptr) return Error(ExitCode::storage, e.what());
+  return Error(ExitCode::storage, describe_unexpected(e));
 }
 
 }  // namespace esxmirror

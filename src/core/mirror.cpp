@@ -259,6 +259,9 @@ class BundleMirror {
       std::error_code ignored;
       fs::remove_all(job.unpack_dir, ignored);
       return bundle::unpack_archive(job.archive, job.unpack_dir, settings_.limits);
+    } catch (const bundle::ArchiveError& e) {
+      discard_download(job.archive);
+      throw PatchError(e.what());  // this patch fails, the others go on
     } catch (...) {
       discard_download(job.archive);
       throw;

@@ -56,7 +56,7 @@ fs::path removable_path(const fs::path& dest, const std::string& relative, const
 void sync_dir(const fs::path& dir) {
   try {
     util::fsync_dir(dir);
-  } catch (const Error& e) {
+  } catch (const util::StorageError& e) {
     cannot_remove(dir, e.what());
   }
 }

@@ -49,7 +49,7 @@ void record_run(store::Catalog& catalog, RunReport& report, std::int64_t started
                     report.message};
   try {
     catalog.finish_run(run);
-  } catch (const Error& e) {
+  } catch (const util::StorageError& e) {
     if (report.exit_code == ExitCode::ok || report.exit_code == ExitCode::partial) {
       report.exit_code = ExitCode::storage;
       report.message = e.what();

@@ -51,7 +51,8 @@ void mirror_source(const SourceEnvironment& env, const std::string& url, RunRepo
       store::record_source(env.db, {source->stored_url(), to_string(source->kind()), source->name()},
                            util::to_unix(env.clock.now()));
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& failure) {
+    const Error e = run_error(failure);
     outcome.exit_code = e.code();
     outcome.message = e.what();
     report.sources.push_back(std::move(outcome));
@@ -121,13 +122,11 @@ RunReport sync(const SyncSettings& settings, const util::Clock& clock) {
         publish::write_repository_index(settings.dest, publish::read_repository(catalog), settings.staging_dir());
       });
     }
-  } catch (const Error& e) {
-    report.exit_code = e.code();
-    report.message = e.what();
   } catch (const std::exception& e) {
-    // Not foreseen (a filesystem error in adoption or placing): still the run's end, recorded and reported.
-    report.exit_code = ExitCode::storage;
-    report.message = describe_unexpected(e);
+    // Also what was not foreseen (a filesystem error in adoption or placing): the run's end, recorded.
+    const Error end = run_error(e);
+    report.exit_code = end.code();
+    report.message = end.what();
   }
 
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

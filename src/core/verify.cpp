@@ -73,12 +73,10 @@ RunReport repair_bundles(const SyncSettings& settings, const std::vector<std::st
   try {
     mirror_bundles(work, context);
     publish::write_repository_index(settings.dest, publish::read_repository(catalog), settings.staging_dir());
-  } catch (const Error& e) {
-    report.exit_code = e.code();
-    report.message = e.what();
   } catch (const std::exception& e) {
-    report.exit_code = ExitCode::storage;
-    report.message = describe_unexpected(e);
+    const Error end = run_error(e);
+    report.exit_code = end.code();
+    report.message = end.what();
   }
   record_run(catalog, report, started_at, util::to_unix(clock.now()), "repair:");
   return report;

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/strings.hpp"
 #include "store/column_list.hpp"
 

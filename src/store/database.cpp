@@ -9,7 +9,7 @@
 #include <fstream>
 #include <utility>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/store/migrations.hpp"
 #include "esxmirror/util/fs.hpp"
 
@@ -34,7 +34,7 @@ bool is_damage(int rc) {
 bool is_full(int rc) { return (rc & 0xff) == SQLITE_FULL; }
 
 [[noreturn]] void throw_disk_full(const std::string& where) {
-  throw Error(ExitCode::storage, fmt::format("state database {}: {}", where, util::describe_errno(ENOSPC)));
+  throw util::StorageError(fmt::format("state database {}: {}", where, util::describe_errno(ENOSPC)));
 }
 
 // Opened read-only, SQLite reads a file shorter than its 100-byte header as an empty database (schema 0):
@@ -47,7 +47,7 @@ void check_header(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(header, sizeof header);
   if (size < 100 || in.gcount() != sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
-    throw Error(ExitCode::storage, fmt::format("state database {} is damaged (not a whole SQLite database file, {} "
+    throw util::StorageError(fmt::format("state database {} is damaged (not a whole SQLite database file, {} "
                                                "bytes): {}",
                                                path.string(), size, recovery_hint(path)));
   }
@@ -86,11 +86,10 @@ Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where)
 void Statement::fail(int rc) const {
   if (is_full(rc)) throw_disk_full(where_);
   if (is_damage(rc)) {
-    throw Error(ExitCode::storage, fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_),
+    throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_),
                                                recovery_hint(where_)));
   }
-  throw Error(ExitCode::storage,
-              fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_), sqlite3_errstr(rc)));
+  throw util::StorageError(fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_), sqlite3_errstr(rc)));
 }
 
 void Statement::reset() {
@@ -144,8 +143,7 @@ std::optional<std::int64_t> Statement::optional_integer(int column) const {
 Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   bool exists = std::filesystem::exists(path);
   if (mode == Mode::read_only && !exists) {
-    throw Error(ExitCode::storage,
-                fmt::format("no state database at {}: run `esxmirror sync` first (or pass --state)", path.string()));
+    throw util::StorageError(fmt::format("no state database at {}: run `esxmirror sync` first (or pass --state)", path.string()));
   }
   if (exists) check_header(path);
   int flags = SQLITE_OPEN_FULLMUTEX;
@@ -190,7 +188,7 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     int newest = migrations().empty() ? 0 : migrations().back().number;
     if (version > newest) migrate();  // reports the newer schema clearly
     if (version < newest) {
-      throw Error(ExitCode::storage, fmt::format("state database {} has schema {} (this build: {}); run "
+      throw util::StorageError(fmt::format("state database {} has schema {} (this build: {}); run "
                                                  "`esxmirror sync` once to upgrade it",
                                                  path.string(), version, newest));
     }
@@ -200,18 +198,16 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
 }
 
 void Database::damaged(const std::string& what) const {
-  throw Error(ExitCode::storage,
-              fmt::format("state database {} is damaged ({}): {}", path_.string(), what, recovery_hint(path_)));
+  throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", path_.string(), what, recovery_hint(path_)));
 }
 
 void Database::fail(const std::string& what, int rc) const {
   if (is_full(rc)) throw_disk_full(path_.string());
   std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
   if (is_damage(rc)) {
-    throw Error(ExitCode::storage,
-                fmt::format("state database {} is damaged ({}): {}", path_.string(), detail, recovery_hint(path_)));
+    throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", path_.string(), detail, recovery_hint(path_)));
   }
-  throw Error(ExitCode::storage, fmt::format("state database {}: {}: {}", path_.string(), what, detail));
+  throw util::StorageError(fmt::format("state database {}: {}: {}", path_.string(), what, detail));
 }
 
 void Database::check_integrity() {
@@ -231,8 +227,7 @@ void Database::check_integrity() {
     for (char& c : result) {
       if (c == '\n' || c == '\r') c = ' ';  // the message is one line
     }
-    throw Error(ExitCode::storage,
-                fmt::format("state database {} is damaged ({}): {}", path_.string(), result, recovery_hint(path_)));
+    throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", path_.string(), result, recovery_hint(path_)));
   }
 }
 
@@ -245,7 +240,7 @@ void Database::exec(std::string_view sql) {
     sqlite3_free(message);
     if (is_full(rc)) throw_disk_full(path_.string());
     if (is_damage(rc)) fail("damaged", rc);
-    throw Error(ExitCode::storage, fmt::format("state database {}: {}", path_.string(), detail));
+    throw util::StorageError(fmt::format("state database {}: {}", path_.string(), detail));
   }
 }
 
@@ -267,8 +262,7 @@ void Database::migrate() {
   int version = schema_version();
   int newest = migrations().empty() ? 0 : migrations().back().number;
   if (version > newest) {
-    throw Error(ExitCode::storage,
-                fmt::format("state database {} has schema version {}, newer than this esxmirror understands "
+    throw util::StorageError(fmt::format("state database {} has schema version {}, newer than this esxmirror understands "
                             "({}): upgrade esxmirror, or point --state at another file",
                             path_.string(), version, newest));
   }

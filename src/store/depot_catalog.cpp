@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/strings.hpp"
 #include "store/column_list.hpp"
 
@@ -18,7 +18,7 @@ Enum enum_from(const char* const (&names)[N], const std::string& name, const cha
   for (std::size_t i = 0; i < N; ++i) {
     if (name == names[i]) return static_cast<Enum>(i);
   }
-  throw Error(ExitCode::storage, fmt::format("state database holds an unknown {} '{}'", what, name));
+  throw util::StorageError(fmt::format("state database holds an unknown {} '{}'", what, name));
 }
 
 // One typed row per query: the column list and its reader side by side.

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 
 namespace esxmirror::util {
 
@@ -17,7 +17,7 @@ std::optional<FileLock> FileLock::try_acquire(const std::filesystem::path& file,
                                               std::string& current_holder) {
   UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd.valid()) {
-    throw Error(ExitCode::storage, fmt::format("cannot open lock file {}: {}", file.string(), std::strerror(errno)));
+    throw util::StorageError(fmt::format("cannot open lock file {}: {}", file.string(), std::strerror(errno)));
   }
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     char buffer[512] = {};

@@ -13,7 +13,7 @@
 #include <system_error>
 #include <vector>
 
-#include "esxmirror/core/error.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror::util {
@@ -24,7 +24,7 @@ namespace {
 using Fd = UniqueFd;
 
 [[noreturn]] void throw_write_error(const fs::path& target, int err) {
-  throw Error(ExitCode::storage, "cannot write " + target.string() + ": " + describe_errno(err));
+  throw util::StorageError("cannot write " + target.string() + ": " + describe_errno(err));
 }
 
 fs::path parent_or_cwd(const fs::path& p) { return p.has_parent_path() ? p.parent_path() : fs::path("."); }
@@ -134,14 +134,13 @@ std::string read_file(const fs::path& file) {
 
 void fsync_dir(const fs::path& dir) {
   if (int err = sync_directory(dir); err != 0) {
-    throw Error(ExitCode::storage, "cannot sync directory " + dir.string() + ": " + describe_errno(err));
+    throw util::StorageError("cannot sync directory " + dir.string() + ": " + describe_errno(err));
   }
 }
 
 void link_tree(const fs::path& from, const fs::path& to) {
   auto fail = [&](const fs::path& what, int err) {
-    throw Error(ExitCode::storage,
-                "cannot link " + what.string() + " into " + to.string() + ": " + describe_errno(err));
+    throw util::StorageError("cannot link " + what.string() + " into " + to.string() + ": " + describe_errno(err));
   };
   struct stat info {};
   if (::lstat(from.c_str(), &info) != 0) fail(from, errno);

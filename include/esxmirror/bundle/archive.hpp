@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "esxmirror/bundle/archive_error.hpp"
+#include "esxmirror/util/storage_error.hpp"
+
 namespace esxmirror::bundle {
 
 struct UnpackLimits {
@@ -35,7 +38,8 @@ using ArchiveSource = std::function<std::size_t(void* buffer, std::size_t size)>
 // Unpacks `archive_file` into `target_dir` (created; must not already exist). Refuses, naming the entry:
 // absolute paths, `..` components, symlinks or hardlinks that lead outside target_dir, writing through a
 // symlink, device/fifo/socket entries, and anything past `limits` (counted on bytes written). setuid,
-// setgid and sticky bits are stripped. Throws esxmirror::PatchError on refusal or on a damaged archive;
+// setgid and sticky bits are stripped. Throws ArchiveError on refusal or on a damaged archive, and
+// util::StorageError when the local disk fails;
 // the caller removes target_dir then. Never writes outside target_dir.
 UnpackResult unpack_archive(const std::filesystem::path& archive_file, const std::filesystem::path& target_dir,
                             const UnpackLimits& limits);

@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <string>
 
+#include "esxmirror/bundle/archive_error.hpp"
+
 namespace esxmirror::bundle {
 
 // Decompresses `file` to nowhere, checking every gzip member's CRC-32 and length and that the last one is
 // complete. A file that does not start with the gzip magic is left alone (zip, plain tar: nothing to
 // check here). Bytes after the last member that do not start another member are ignored, as gzip(1) does.
-// Throws esxmirror::PatchError("archive <name> is damaged: ...") on a mismatch or a truncated member.
+// Throws ArchiveError("archive <name> is damaged: ...") on a mismatch or a truncated member.
 void verify_gzip(const std::filesystem::path& file, const std::string& name);
 
 }  // namespace esxmirror::bundle

@@ -1,5 +1,6 @@
 #pragma once
-// One way to report errors: throw `Error` with the exit code it maps to; `main` catches it once.
+// One way to report errors: core throws `Error` with the exit code it maps to; `main` catches it once. The
+// low layers throw neutral errors (util::StorageError, bundle::ArchiveError) that core maps here.
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +30,10 @@ class Error : public std::runtime_error {
 // The one-line message for a failure that is not an Error (a filesystem error, say), as a storage error
 // shows it: a std::filesystem::filesystem_error names its operation, path(s) and reason.
 std::string describe_unexpected(const std::exception& e);
+
+// Any failure that ends a run, as the run reports it: an Error as it is; util::StorageError and every
+// other exception (a filesystem error) as a storage error. The one place a failure gets its exit code.
+Error run_error(const std::exception& e);
 
 // A failure of one patch (bad checksum, refused archive entry, 404...). Never stops the others.
 class PatchError : public std::runtime_error {

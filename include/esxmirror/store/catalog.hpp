@@ -111,7 +111,7 @@ struct Placed {
 };
 
 // The legacy source's tables (pages, patches, bundles, placements, files, runs) over an open database.
-// Every query throws Error(storage) naming the database when SQLite fails.
+// Every query throws util::StorageError naming the database when SQLite fails.
 class Catalog {
  public:
   explicit Catalog(Database& db) : db_(db) {}

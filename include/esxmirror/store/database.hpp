@@ -1,12 +1,14 @@
 #pragma once
 // SQLite with RAII handles and typed binding (DESIGN §3 store/). Every failure throws
-// esxmirror::Error(ExitCode::storage) naming the database file.
+// util::StorageError naming the database file.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "esxmirror/util/storage_error.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -95,7 +97,7 @@ class Database {
   Statement prepare(std::string_view sql);
   int schema_version();
   const std::filesystem::path& path() const { return path_; }
-  // Throws Error(storage) saying the database is damaged (`what` names the damage), with the hint to move
+  // Throws util::StorageError saying the database is damaged (`what` names the damage), with the hint to move
   // it aside (the mirror is then adopted without downloads).
   [[noreturn]] void damaged(const std::string& what) const;
 

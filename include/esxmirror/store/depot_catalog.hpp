@@ -1,7 +1,7 @@
 #pragma once
 // Typed queries over one depot source's tables (schema 0003): its documents, the VIBs its metadata zips
 // reference, its bulletins. Paths (`relpath`) are relative to the depot root, the mirror's <dest>/<name>/.
-// Every failure throws esxmirror::Error(storage) naming the database, as Database does.
+// Every failure throws util::StorageError naming the database, as Database does.
 #include <cstdint>
 #include <map>
 #include <optional>

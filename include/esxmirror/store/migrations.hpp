@@ -16,7 +16,7 @@ const std::vector<Migration>& migrations();
 
 class Database;
 // The part of a migration SQL cannot do (rewriting URLs inside text and JSON), run in the migration's
-// transaction right after its SQL. Throws Error(storage) like any query.
+// transaction right after its SQL. Throws util::StorageError like any query.
 using MigrationCode = void (*)(Database& db);
 // The code of migration `number`; nullptr when it is SQL only.
 MigrationCode migration_code(int number);

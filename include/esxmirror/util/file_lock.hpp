@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror::util {
@@ -13,7 +14,7 @@ class FileLock {
  public:
   // Takes the lock without waiting and writes `holder` (pid, host, start time) into the file.
   // Returns nullopt when another process holds it; `current_holder` then says who (the file's text).
-  // Throws esxmirror::Error(storage) when the file cannot be created.
+  // Throws util::StorageError when the file cannot be created.
   static std::optional<FileLock> try_acquire(const std::filesystem::path& file, const std::string& holder,
                                              std::string& current_holder);
   FileLock(FileLock&&) noexcept = default;

@@ -4,10 +4,12 @@
 #include <string>
 #include <string_view>
 
+#include "esxmirror/util/storage_error.hpp"
+
 namespace esxmirror::util {
 
 // Writes `content` to a temporary file beside `target`, fsyncs it, then renames it over `target`.
-// Readers see the old file or the new one, never a mix. Throws esxmirror::Error(storage) on failure.
+// Readers see the old file or the new one, never a mix. Throws util::StorageError on failure.
 void write_file_atomic(const std::filesystem::path& target, std::string_view content);
 // The same with the temporary file in `temp_dir` (on the same filesystem as `target`), so that a crash
 // between writing and renaming leaves nothing half-written beside `target`, where it would be served.
@@ -25,7 +27,7 @@ void fsync_dir(const std::filesystem::path& dir);
 
 // Recreates the tree `from` as the new directory `to` (same filesystem) without copying data: every
 // file and symlink is a hard link to the one in `from`; directories are new, with from's permissions and
-// modification times. Throws esxmirror::Error(storage) naming the path that failed.
+// modification times. Throws util::StorageError naming the path that failed.
 void link_tree(const std::filesystem::path& from, const std::filesystem::path& to);
 
 // The hidden temporary name for something that will be renamed to `name`: ".<name>.tmp-<random>".
@@ -40,7 +42,7 @@ bool is_temporary_name(const std::string& name);
 std::string describe_errno(int err);
 
 // syncfs(2) on the filesystem holding `path`: everything written or renamed on it so far is durable.
-// One call instead of an fsync per file and directory. Throws esxmirror::Error(storage) naming the path.
+// One call instead of an fsync per file and directory. Throws util::StorageError naming the path.
 void sync_filesystem(const std::filesystem::path& path);
 
 // True when `path`, after lexical normalisation, stays inside `root`.

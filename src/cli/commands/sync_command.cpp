@@ -55,7 +55,7 @@ void write_metrics(const Options& options, const RunReport& report) {
     for (const auto& [id, bundle] : catalog.bundles()) ++by_state[store::to_string(bundle.state)];
     auto s = db.prepare("SELECT MAX(finished_at) FROM runs WHERE exit_code = 0");
     if (s.step()) last_success = s.optional_integer(0).value_or(0);
-  } catch (const Error& e) {
+  } catch (const util::StorageError& e) {
     spdlog::warn("metrics without catalog counts: {}", e.what());
     last_success = previous_last_success(options.metrics_file);
   }
@@ -72,7 +72,8 @@ int run_sync(Options& options) {
   RunReport report;
   try {
     report = sync(options.sync);
-  } catch (const Error& e) {
+  } catch (const std::exception& failure) {
+    const Error e = run_error(failure);
     // Refused before the run started (lock held, state database unusable): the report and the metrics
     // still record it, so monitoring never keeps showing the previous run's exit code.
     end_progress_line();

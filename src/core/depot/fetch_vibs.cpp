@@ -134,7 +134,7 @@ class VibFetcher {
   void place(const std::vector<std::size_t>& batch) {
     try {
       util::sync_filesystem(context_.staging_dir());
-    } catch (const Error& e) {
+    } catch (const util::StorageError& e) {
       for (const std::size_t index : batch) {
         std::error_code ignored;
         fs::remove(staged(work_[index]), ignored);

@@ -11,13 +11,10 @@
 #include <vector>
 
 #include "esxmirror/bundle/archive.hpp"
-#include "esxmirror/core/error.hpp"
 #include "support/archive_builder.hpp"
 
 namespace fs = std::filesystem;
-using esxmirror::Error;
-using esxmirror::ExitCode;
-using esxmirror::PatchError;
+using esxmirror::bundle::ArchiveError;
 using esxmirror::bundle::unpack_archive;
 using esxmirror::bundle::UnpackLimits;
 using esxmirror::bundle::UnpackResult;
@@ -108,7 +105,7 @@ class Sandbox {
     std::string message = "<no error>";
     try {
       unpack(limits);
-    } catch (const PatchError& e) {
+    } catch (const ArchiveError& e) {
       message = e.what();
     }
     CHECK(snapshot() == before);
@@ -445,7 +442,7 @@ TEST_CASE("damaged archives and other files are reported as damaged", "[bundle][
     CHECK(box.refusal_of_written() == "archive ESX-1.tgz is damaged: it holds no entries");
   }
   SECTION("a missing file") {
-    CHECK_THROWS_AS(box.unpack(), PatchError);
+    CHECK_THROWS_AS(box.unpack(), ArchiveError);
     CHECK_THROWS_WITH(box.unpack(), Catch::StartsWith("archive ESX-1.tgz cannot be read: "));
   }
 }
@@ -457,8 +454,7 @@ TEST_CASE("the target directory must not exist yet", "[bundle][archive]") {
   try {
     box.unpack();
     FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::storage);
+  } catch (const esxmirror::util::StorageError& e) {
     CHECK_THAT(e.what(), Catch::StartsWith("cannot unpack ESX-1.tgz into " + box.target().string() + ": "));
   }
 }

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "esxmirror/bundle/gzip_check.hpp"
-#include "esxmirror/core/error.hpp"
 #include "support/archive_builder.hpp"
 #include "support/process.hpp"
 
@@ -61,7 +60,7 @@ TEST_CASE("gzip check: a damaged CRC-32 or length, or a member cut short, is ref
     INFO(name);
     CHECK_THROWS_WITH(bundle::verify_gzip(write(tmp, "bad.tgz", bytes), "ESX-1000039.tgz"),
                       Catch::StartsWith("archive ESX-1000039.tgz is damaged"));
-    CHECK_THROWS_AS(bundle::verify_gzip(write(tmp, "bad.tgz", bytes), "ESX-1000039.tgz"), PatchError);
+    CHECK_THROWS_AS(bundle::verify_gzip(write(tmp, "bad.tgz", bytes), "ESX-1000039.tgz"), bundle::ArchiveError);
   }
 }
 

@@ -10,12 +10,9 @@
 #include <vector>
 
 #include "esxmirror/bundle/placement.hpp"
-#include "esxmirror/core/error.hpp"
 #include "support/process.hpp"
 
 namespace fs = std::filesystem;
-using esxmirror::Error;
-using esxmirror::ExitCode;
 using namespace esxmirror::bundle;
 
 using esxmirror::testing::TempDir;
@@ -148,15 +145,14 @@ TEST_CASE("place_directory reports what it cannot place", "[bundle][placement]")
   try {
     place_directory(tmp.path() / "no-such-staging", final_dir);
     FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::storage);
+  } catch (const esxmirror::util::StorageError& e) {
     CHECK_THAT(e.what(), Catch::StartsWith("cannot place " + final_dir.string() + ": "));
   }
 
   SECTION("a file where the version directory should be") {
     write(tmp.path() / "blocked", "file");
     const fs::path staging = make_staging(tmp.path() / "staging", "job", "new");
-    CHECK_THROWS_AS(place_directory(staging, tmp.path() / "blocked" / "x"), Error);
+    CHECK_THROWS_AS(place_directory(staging, tmp.path() / "blocked" / "x"), esxmirror::util::StorageError);
     CHECK(fs::exists(staging / "ESX-1" / "descriptor.xml"));  // nothing lost
   }
 }
@@ -232,7 +228,7 @@ TEST_CASE("place_link never replaces its own target", "[bundle][placement]") {
   TempDir tmp;
   const fs::path target = tmp.path() / "3.0.1" / "x";
   write(target / "f", "keep");
-  CHECK_THROWS_AS(place_link(target, target), Error);
-  CHECK_THROWS_AS(place_link(target, tmp.path() / "3.0.1"), Error);
+  CHECK_THROWS_AS(place_link(target, target), esxmirror::util::StorageError);
+  CHECK_THROWS_AS(place_link(target, tmp.path() / "3.0.1"), esxmirror::util::StorageError);
   CHECK(slurp(target / "f") == "keep");
 }

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "esxmirror/core/error.hpp"
 #include "esxmirror/store/catalog.hpp"
 #include "esxmirror/store/database.hpp"
 #include "esxmirror/store/migrations.hpp"
@@ -62,8 +61,7 @@ template <typename F>
 std::string storage_error(F&& f) {
   try {
     f();
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::storage);
+  } catch (const esxmirror::util::StorageError& e) {
     return e.what();
   }
   FAIL("no storage error");
@@ -146,8 +144,7 @@ TEST_CASE("a full disk met by a write of the state says so and what to do, as an
   try {
     for (int i = 0; i < 1000; ++i) catalog.upsert_patch(sample_patch("ESX-" + std::to_string(i), {"3.5.0"}), 1);
     FAIL("no SQLITE_FULL");
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::storage);
+  } catch (const esxmirror::util::StorageError& e) {
     CHECK_THAT(e.what(), Catch::Contains("state.db") && Catch::Contains("No space left on device") &&
                              Catch::Contains("free space on that filesystem and run again"));
   }

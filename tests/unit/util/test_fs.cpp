@@ -9,13 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "esxmirror/core/error.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "support/process.hpp"
 
 namespace fs = std::filesystem;
-using esxmirror::Error;
-using esxmirror::ExitCode;
 using namespace esxmirror::util;
 
 using esxmirror::testing::TempDir;
@@ -79,8 +76,7 @@ TEST_CASE("write_file_atomic fails with a storage error naming the file", "[util
   try {
     write_file_atomic(target, "x");
     FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::storage);
+  } catch (const esxmirror::util::StorageError& e) {
     CHECK_THAT(e.what(), Catch::StartsWith("cannot write " + target.string() + ": "));
     CHECK_THAT(e.what(), Catch::Contains("No such file or directory"));
   }
@@ -88,7 +84,7 @@ TEST_CASE("write_file_atomic fails with a storage error naming the file", "[util
   SECTION("a directory in the way is not replaced") {
     const fs::path dir = tmp.path() / "taken";
     fs::create_directories(dir / "inside");
-    CHECK_THROWS_AS(write_file_atomic(dir, "x"), Error);
+    CHECK_THROWS_AS(write_file_atomic(dir, "x"), esxmirror::util::StorageError);
     CHECK(fs::is_directory(dir / "inside"));
     CHECK(names_in(tmp.path()) == std::vector<std::string>{"taken"});
   }
@@ -113,8 +109,7 @@ TEST_CASE("fsync_dir syncs a directory and reports a missing one", "[util][fs]")
   try {
     fsync_dir(tmp.path() / "missing");
     FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.code() == ExitCode::storage);
+  } catch (const esxmirror::util::StorageError& e) {
     CHECK_THAT(e.what(), Catch::Contains((tmp.path() / "missing").string()));
   }
 }
@@ -171,6 +166,6 @@ TEST_CASE("link_tree recreates a tree of hard links: same files, no data copied,
   fs::remove_all(from);
   CHECK(slurp(to / "a.rpm") == "rpm bytes");
 
-  CHECK_THROWS_AS(esxmirror::util::link_tree(tmp / "missing", tmp / "other"), esxmirror::Error);
-  CHECK_THROWS_AS(esxmirror::util::link_tree(to, to / "sub"), esxmirror::Error);  // the target exists
+  CHECK_THROWS_AS(esxmirror::util::link_tree(tmp / "missing", tmp / "other"), esxmirror::util::StorageError);
+  CHECK_THROWS_AS(esxmirror::util::link_tree(to, to / "sub"), esxmirror::util::StorageError);  // the target exists
 }
