@@ -77,6 +77,18 @@ void end_progress_line() {
   if (progress_shown.exchange(false)) std::fprintf(stderr, "\r\033[K");
 }
 
+std::function<void(Notice, const std::string&)> notice_printer() {
+  return [](Notice notice, const std::string& text) {
+    end_progress_line();
+    const std::string shown = util::mask_secrets(text);
+    if (notice == Notice::warning) {
+      spdlog::warn("{}", shown);
+    } else {
+      spdlog::error("{}", shown);
+    }
+  };
+}
+
 void print_error(const std::string& message) {
   std::fprintf(stderr, "esxmirror: error: %s\n", util::mask_secrets(message).c_str());
 }

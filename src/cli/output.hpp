@@ -19,6 +19,10 @@ std::function<void(const Progress&)> progress_printer(const Options& options);
 // Clears the progress line before other output.
 void end_progress_line();
 
+// Prints core's notices as they happen (SyncSettings::on_notice): a warning at warn, a failure at error
+// (both shown unless -q hides warnings), secrets masked, the progress line cleared first.
+std::function<void(Notice, const std::string&)> notice_printer();
+
 // One-line error on stderr: "esxmirror: error: ...". Secrets masked.
 void print_error(const std::string& message);
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/core/adopt.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {
@@ -35,12 +36,14 @@ PlanInput plan_input(const SyncSettings& settings, std::vector<PatchRecord> patc
           .now = now};
 }
 
-void report_without_transfer(const PlannedPatch& planned, std::optional<std::uint64_t> size, RunReport& report) {
+void report_without_transfer(const PlannedPatch& planned, std::optional<std::uint64_t> size, MirrorContext& context) {
+  RunReport& report = context.report;
   PatchReport entry{.id = planned.patch.id, .versions = planned.versions, .reason = planned.reason};
   if (planned.action == Action::defer) {
     entry.outcome = PatchOutcome::deferred;
-    spdlog::warn("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
-                 planned.patch.id, planned.reason, planned.patch.id);
+    warn(context.settings, report,
+         fmt::format("{}: failed before ({}); not retried before its backoff ends (`esxmirror retry {}` to try now)",
+                     planned.patch.id, planned.reason, planned.patch.id));
   } else if (planned.action != Action::skip) {
     entry.outcome = PatchOutcome::planned;
     entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
@@ -56,7 +59,7 @@ std::vector<PlannedPatch> apply_plan(const std::vector<PlannedPatch>& plan, Mirr
   std::vector<PlannedPatch> to_fetch;
   for (const PlannedPatch& planned : plan) {
     if (context.settings.dry_run) {
-      report_without_transfer(planned, size_of(planned), context.report);
+      report_without_transfer(planned, size_of(planned), context);
       continue;
     }
     switch (planned.action) {
@@ -72,7 +75,7 @@ std::vector<PlannedPatch> apply_plan(const std::vector<PlannedPatch>& plan, Mirr
         break;
       case Action::skip:
       case Action::defer:
-        report_without_transfer(planned, size_of(planned), context.report);
+        report_without_transfer(planned, size_of(planned), context);
         break;
     }
   }

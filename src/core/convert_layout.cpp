@@ -12,6 +12,7 @@
 #include "esxmirror/bundle/layout.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/util/fs.hpp"
 
 namespace esxmirror {
@@ -50,7 +51,8 @@ void swap_in_flat_tree(const SyncSettings& settings, const fs::path& dir, const 
         throw Error(ExitCode::storage, fmt::format("cannot link {}: {}", (dir / archive).string(), ec.message()));
       }
     } else {
-      spdlog::warn("{}: the archive holds an entry named {} itself; the kept archive is dropped", bundle, archive);
+      warn(settings, fmt::format("{}: the archive holds an entry named {} itself; the kept archive is dropped", bundle,
+                                 archive));
     }
   }
   bundle::place_directory(flat, dir);

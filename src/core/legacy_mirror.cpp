@@ -9,6 +9,7 @@
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/mirror.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -36,7 +37,7 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> index) {
   std::int64_t now = util::to_unix(clock.now());
   DiscoverResult found = discover(settings, rules, catalog, now, std::move(index));
-  report.warnings.insert(report.warnings.end(), found.warnings.begin(), found.warnings.end());
+  for (std::string& warning : found.warnings) warn(settings, report, std::move(warning));
   report.requests += found.requests;
   report.pages_fetched += found.pages_fetched;
   report.pages_not_modified += found.pages_not_modified;
@@ -47,8 +48,9 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   for (const PlannedPatch& planned : plan) {
     bool placing = planned.action == Action::fetch || planned.action == Action::replace;
     if (placing && !planned.patch.release_date) {
-      report.warnings.push_back(fmt::format("{} has no parseable release date; stored as {}", planned.patch.id,
-                                            bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
+      warn(settings, report,
+           fmt::format("{} has no parseable release date; stored as {}", planned.patch.id,
+                       bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
     }
   }
 

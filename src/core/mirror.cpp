@@ -17,6 +17,7 @@
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/disk_space.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/streaming_unpack.hpp"
 #include "esxmirror/util/hash.hpp"
 #include "esxmirror/util/serial_worker.hpp"
@@ -190,7 +191,10 @@ class BundleMirror {
     ++job.checksum_attempts;
     job.stream->abandon();
     discard_download(job.archive);
-    spdlog::warn("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5, response.digests.md5);
+    placing_.post([this, text = fmt::format("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id,
+                                            *patch.md5, response.digests.md5)] {
+      warn(settings_, context_.report, text);
+    });
     transfer(response.tag);
     return true;
   }
@@ -276,7 +280,7 @@ class BundleMirror {
     check_names(planned, versions);
 
     bundle::UnpackResult result = unpacked(job, response);
-    for (const std::string& note : result.notes) spdlog::warn("{}: {}", patch.id, note);
+    for (const std::string& note : result.notes) warn(settings_, context_.report, patch.id + ": " + note);
     // The archive's top directory ESX-1000039/ becomes <date>_ESX-1000039/ (DESIGN §5).
     bundle::BundleTree tree = bundle::bundle_tree(job.unpack_dir, patch.id, std::move(result.files));
     std::vector<store::FileRow> files = file_rows(tree.files);
@@ -315,8 +319,9 @@ class BundleMirror {
     const fs::path kept = bundle_dir / name;
     std::error_code ec;
     if (fs::symlink_status(kept, ec).type() != fs::file_type::not_found) {
-      spdlog::warn("{}: the archive holds an entry named {} itself; the download is not kept beside it", patch.id,
-                   name);
+      warn(settings_, context_.report,
+           fmt::format("{}: the archive holds an entry named {} itself; the download is not kept beside it",
+                       patch.id, name));
       return;
     }
     fs::rename(job.archive, kept, ec);
@@ -333,7 +338,7 @@ class BundleMirror {
     std::int64_t due = next_retry_at(failures, now, settings_.failures_before_backoff,
                                      settings_.failure_backoff.count(), settings_.failure_backoff_max.count());
     context_.catalog.mark_failed(planned.patch.id, reason, due, now);
-    spdlog::error("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url));
+    tell_failure(settings_, fmt::format("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url)));
   }
 
   // Runs on its own thread: reads only atomics (the engine's counters and done_).

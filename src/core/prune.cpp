@@ -1,4 +1,5 @@
 // `esxmirror prune`: the order of one run over every ContentKind (see prune.hpp).
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/prune.hpp"
 
 #include <algorithm>
@@ -24,10 +25,10 @@ namespace {
 
 // Under the lock, whatever is in the trash was left by a killed prune: directories renamed there but not
 // deleted yet, temporary index files. (A sync's clean_staging removes it too.)
-void empty_trash(const fs::path& trash) {
+void empty_trash(const SyncSettings& settings, const fs::path& trash) {
   std::error_code ec;
   fs::remove_all(trash, ec);
-  if (ec) spdlog::warn("could not empty {}: {} (the next run tries again)", trash.string(), ec.message());
+  if (ec) warn(settings, fmt::format("could not empty {}: {} (the next run tries again)", trash.string(), ec.message()));
 }
 
 bool stop_was_requested(const SyncSettings& settings) {
@@ -57,7 +58,7 @@ PruneReport prune_locked(const SyncSettings& settings, store::Catalog& catalog, 
     return report;
   }
   PruneContext context{settings, catalog, util::to_unix(clock.now()), settings.staging_dir() / "prune"};
-  if (!settings.dry_run) empty_trash(context.trash);
+  if (!settings.dry_run) empty_trash(settings, context.trash);
 
   const std::vector<std::unique_ptr<ContentKind>> kinds = content_kinds();
   std::vector<std::pair<const ContentKind*, std::vector<RemovalCandidate>>> work;

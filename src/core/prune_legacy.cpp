@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/prune.hpp"
 #include "esxmirror/core/prune_superseded.hpp"
 #include "esxmirror/util/fs.hpp"
@@ -164,7 +165,10 @@ class SupersededLegacyBundles final : public ContentKind {
     context.catalog.mark_pruned(candidate.id, context.now);
     for (const fs::path& aside : trashed) {
       fs::remove_all(aside, ec);
-      if (ec) spdlog::warn("could not delete {}: {} (the next run tries again)", aside.string(), ec.message());
+      if (ec) {
+        warn(context.settings,
+             fmt::format("could not delete {}: {} (the next run tries again)", aside.string(), ec.message()));
+      }
     }
   }
 };

@@ -193,11 +193,21 @@ TEST_CASE("faults: bytes flipped once in transit are caught by the md5, fetched 
   flip.flip_times = 1;
   f.server.set_fault(path, flip);
 
-  ProcessResult r = f.sync({"--esx-version", "3.0.1"});
+  const fs::path report_file = f.tmp.path() / "report.json";
+  ProcessResult r = f.sync({"--esx-version", "3.0.1", "--report", report_file.string()});
   INFO(r.all());
   REQUIRE(r.exit_code == 0);
   CHECK(has(r.all(), "ESX-1000050: md5 mismatch"));
   CHECK(has(r.all(), "fetching it again"));
+  // Told once as it happened, and kept in the report for whoever reads the night's JSON.
+  const std::string told = "ESX-1000050: md5 mismatch";
+  CHECK(r.err.find(told) == r.err.rfind(told));
+  const nlohmann::json report = nlohmann::json::parse(slurp(report_file));
+  bool in_report = false;
+  for (const auto& warning : report["warnings"]) {
+    in_report = in_report || has(warning.get<std::string>(), "ESX-1000050: md5 mismatch");
+  }
+  CHECK(in_report);
   std::vector<Hit> hits = hits_of(f.server, path);
   REQUIRE(hits.size() == 2);
   CHECK(hits[1].range.empty());  // the bad bytes are not resumed from: the whole file again

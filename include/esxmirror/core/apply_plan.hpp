@@ -33,9 +33,9 @@ DiskState reconcile_disk(const SyncSettings& settings, store::Catalog& catalog, 
 PlanInput plan_input(const SyncSettings& settings, std::vector<PatchRecord> patches,
                      std::map<std::string, store::BundleRow> bundles, const DiskState& disk, std::int64_t now);
 
-// Reports a patch this run transfers nothing for: skipped, deferred (warned), or in a dry run what would
-// be done, with `size` when known.
-void report_without_transfer(const PlannedPatch& planned, std::optional<std::uint64_t> size, RunReport& report);
+// Reports a patch this run transfers nothing for into context.report: skipped, deferred (warned), or in a
+// dry run what would be done, with `size` when known.
+void report_without_transfer(const PlannedPatch& planned, std::optional<std::uint64_t> size, MirrorContext& context);
 
 // Goes through `plan` in order: in a dry run every patch is only reported; otherwise a link is made, a
 // fetch whose copy is already in place is adopted, a skip or defer is reported, and what must be fetched

@@ -36,6 +36,10 @@ struct RetentionSettings {
   bool prune_after_sync = false;  // a sync ends with a prune (after its last transfer, under its lock)
 };
 
+// What core tells the operator while a run goes on: a warning (also kept in the report's warnings) or
+// one item's failure (its report entry holds the reason).
+enum class Notice { warning, failure };
+
 struct SyncSettings {
   std::vector<std::string> sources;             // --source URLs in the order given (secrets as written)
   SourceKind source_kind = SourceKind::detect;  // forced for every source; detect: from the document
@@ -76,6 +80,9 @@ struct SyncSettings {
   RetentionSettings retention;
   // Called about twice a second from a helper thread while bundles transfer; empty: no progress.
   std::function<void(const Progress&)> on_progress;
+  // How core's notices reach the operator (core/notices.hpp), from any of the run's threads; empty: the
+  // warnings are only in the report.
+  std::function<void(Notice, const std::string&)> on_notice;
 
   std::filesystem::path state_dir() const { return dest / ".esxmirror"; }
   std::filesystem::path state_path() const { return state.empty() ? state_dir() / "state.db" : state; }

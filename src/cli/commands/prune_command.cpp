@@ -9,6 +9,7 @@ namespace esxmirror::cli {
 
 int run_prune(Options& options) {
   options.sync.network.stop_flag = &stop_requested();
+  options.sync.on_notice = notice_printer();
   PruneReport report = prune(options.sync);
   print_prune(report, options);
   if (report.stopped) {

@@ -69,6 +69,7 @@ int run_sync(Options& options) {
   load_token(options);
   options.sync.network.stop_flag = &stop_requested();
   options.sync.on_progress = progress_printer(options);
+  options.sync.on_notice = notice_printer();
   RunReport report;
   try {
     report = sync(options.sync);
@@ -87,7 +88,6 @@ int run_sync(Options& options) {
   end_progress_line();
 
   if (!report.message.empty()) print_error(report.message);
-  for (const std::string& warning : report.warnings) spdlog::warn("{}", warning);
   if (!options.report_file.empty()) {
     std::string json = render_run_report(report);
     if (options.report_file == "-") {

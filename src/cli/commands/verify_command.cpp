@@ -32,6 +32,7 @@ int run_verify(Options& options) {
   if (!options.repair) return static_cast<int>(ExitCode::partial);
 
   options.sync.network.stop_flag = &stop_requested();
+  options.sync.on_notice = notice_printer();
   RunReport report = repair_bundles(options.sync, std::vector<std::string>(damaged.begin(), damaged.end()));
   if (!report.message.empty()) print_error(report.message);
   for (const PatchReport& p : report.patches) {

@@ -16,6 +16,7 @@
 
 #include "core/depot/depot_context.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/util/unique_fd.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 
 std::string DepotContext::stored(const std::string& url) const { return settings.network.secrets.stored(url); }
 std::string DepotContext::shown(const std::string& url) const { return util::mask_url(stored(url)); }
-void DepotContext::warn(std::string message) const { report.warnings.push_back(std::move(message)); }
+void DepotContext::warn(std::string message) const { esxmirror::warn(settings, report, std::move(message)); }
 
 namespace {
 
@@ -175,7 +176,7 @@ void mirror_depot(const SyncSettings& settings, const DepotSource& source, store
   }
   report_bulletins(context, snapshot, plan, placed_now, in_place);
 
-  for (const std::string& problem : outcome.failed_documents) spdlog::error("{}: {}", source.name, problem);
+  for (const std::string& problem : outcome.failed_documents) tell_failure(settings, source.name + ": " + problem);
   bool incomplete = !outcome.failed_documents.empty() || !outcome.failed_vibs.empty() || !plan.deferred.empty();
   outcome.exit_code = incomplete ? ExitCode::partial : ExitCode::ok;
 }

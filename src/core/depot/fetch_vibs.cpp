@@ -15,6 +15,7 @@
 #include "core/depot/depot_context.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
@@ -109,7 +110,10 @@ class VibFetcher {
               : fmt::format("sha-256 mismatch: the metadata says {}, the download has {}", vib.sha256,
                             r.digests.sha256);
       if (++attempts_[r.tag] < 2) {
-        spdlog::warn("VIB {} ({}): {}; fetching it again", vib.vib_id, fs::path(vib.relpath).filename().string(), what);
+        placing_.post([this, text = fmt::format("VIB {} ({}): {}; fetching it again", vib.vib_id,
+                                                fs::path(vib.relpath).filename().string(), what)] {
+          context_.warn(text);
+        });
         transfer(r.tag);
         return;
       }
@@ -169,7 +173,7 @@ class VibFetcher {
     std::string text = fmt::format("VIB {} ({}): {}", vib.vib_id, fs::path(vib.relpath).filename().string(), reason);
     context_.catalog.mark_vib_failed(vib.relpath, text, due, now);
     context_.outcome.failed_vibs.push_back({vib.vib_id, vib.relpath, text});
-    spdlog::error("{}: {}", context_.source.name, text);
+    tell_failure(context_.settings, context_.source.name + ": " + text);
   }
 
   DepotContext& context_;

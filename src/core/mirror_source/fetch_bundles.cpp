@@ -11,6 +11,7 @@
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/disk_space.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
 #include "esxmirror/util/serial_worker.hpp"
@@ -210,8 +211,10 @@ class UpstreamFetch {
     if (response.digests.sha256 == file.sha256) return true;
     fs::remove(download_path(settings_, work_[download.bundle].planned.patch.id, file.sha256));
     if (++download.attempts < 2) {
-      spdlog::warn("{}: sha-256 mismatch for {} (upstream lists {}, got {}); fetching it again",
-                   work_[download.bundle].planned.patch.id, file.relpath, file.sha256, response.digests.sha256);
+      placing_.post([this, text = fmt::format("{}: sha-256 mismatch for {} (upstream lists {}, got {}); fetching "
+                                              "it again",
+                                              work_[download.bundle].planned.patch.id, file.relpath, file.sha256,
+                                              response.digests.sha256)] { warn(settings_, context_.report, text); });
       request(tag);
       return false;
     }
@@ -301,7 +304,7 @@ class UpstreamFetch {
         next_retry_at(failures, now, settings_.failures_before_backoff, settings_.failure_backoff.count(),
                       settings_.failure_backoff_max.count()),
         now);
-    spdlog::error("{}: {} ({})", patch.id, reason, util::mask_url(patch.download_url));
+    tell_failure(settings_, fmt::format("{}: {} ({})", patch.id, reason, util::mask_url(patch.download_url)));
     report(index, PatchOutcome::failed, reason, bytes);
   }
 

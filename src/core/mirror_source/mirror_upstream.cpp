@@ -14,6 +14,7 @@
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/engine_fetcher.hpp"
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -138,8 +139,9 @@ ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored
   for (const PlannedPatch& p : planned) {
     bool placing = p.action == Action::fetch || p.action == Action::replace;
     if (placing && !p.patch.release_date) {
-      report.warnings.push_back(fmt::format("{} has no release date upstream; stored as {}", p.patch.id,
-                                            bundle::bundle_dir_name(std::nullopt, p.patch.id)));
+      warn(settings, report,
+           fmt::format("{} has no release date upstream; stored as {}", p.patch.id,
+                       bundle::bundle_dir_name(std::nullopt, p.patch.id)));
     }
   }
 
