@@ -29,9 +29,9 @@
 
 #include "bundle/unpack_checks.hpp"
 #include "esxmirror/bundle/archive_error.hpp"
-#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/fs.hpp"
 #include "esxmirror/util/hash.hpp"
+#include "esxmirror/util/storage_error.hpp"
 
 namespace esxmirror::bundle {
 namespace fs = std::filesystem;

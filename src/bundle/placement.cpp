@@ -20,8 +20,8 @@
 #include <string>
 #include <system_error>
 
-#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/fs.hpp"
+#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/unique_fd.hpp"
 
 namespace esxmirror::bundle {
@@ -166,7 +166,8 @@ void place_link(const fs::path& target, const fs::path& link, const fs::path& te
   const fs::path link_abs = absolute_normal(link);
   // Replacing `link` removes what was there; it must not be (or hold) the target itself.
   if (util::is_within(link_abs, target_abs)) {
-    throw util::StorageError("cannot place " + link.string() + ": the link would replace its own target " + target.string());
+    throw util::StorageError("cannot place " + link.string() + ": the link would replace its own target " +
+                             target.string());
   }
   const fs::path relative = target_abs.lexically_relative(link_abs.parent_path());
   if (relative.empty()) throw_place_error(link, EXDEV);

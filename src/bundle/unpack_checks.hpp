@@ -12,8 +12,8 @@
 
 #include "esxmirror/bundle/archive.hpp"
 #include "esxmirror/bundle/archive_error.hpp"
-#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/util/fs.hpp"
+#include "esxmirror/util/storage_error.hpp"
 
 namespace esxmirror::bundle::detail {
 
@@ -42,7 +42,8 @@ struct Unpack {
   }
   // A local disk failure, not the archive's fault: a run-level storage error.
   [[noreturn]] void storage(int err) const {
-    throw util::StorageError("cannot unpack " + archive_name() + " into " + target.string() + ": " + util::describe_errno(err));
+    throw util::StorageError("cannot unpack " + archive_name() + " into " + target.string() + ": " +
+                             util::describe_errno(err));
   }
 };
 

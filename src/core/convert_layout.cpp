@@ -51,8 +51,8 @@ void swap_in_flat_tree(const SyncSettings& settings, const fs::path& dir, const 
         throw Error(ExitCode::storage, fmt::format("cannot link {}: {}", (dir / archive).string(), ec.message()));
       }
     } else {
-      warn(settings, fmt::format("{}: the archive holds an entry named {} itself; the kept archive is dropped", bundle,
-                                 archive));
+      warn(settings,
+           fmt::format("{}: the archive holds an entry named {} itself; the kept archive is dropped", bundle, archive));
     }
   }
   bundle::place_directory(flat, dir);

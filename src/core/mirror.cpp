@@ -191,10 +191,9 @@ class BundleMirror {
     ++job.checksum_attempts;
     job.stream->abandon();
     discard_download(job.archive);
-    placing_.post([this, text = fmt::format("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id,
-                                            *patch.md5, response.digests.md5)] {
-      warn(settings_, context_.report, text);
-    });
+    placing_.post(
+        [this, text = fmt::format("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5,
+                                  response.digests.md5)] { warn(settings_, context_.report, text); });
     transfer(response.tag);
     return true;
   }
@@ -320,8 +319,8 @@ class BundleMirror {
     std::error_code ec;
     if (fs::symlink_status(kept, ec).type() != fs::file_type::not_found) {
       warn(settings_, context_.report,
-           fmt::format("{}: the archive holds an entry named {} itself; the download is not kept beside it",
-                       patch.id, name));
+           fmt::format("{}: the archive holds an entry named {} itself; the download is not kept beside it", patch.id,
+                       name));
       return;
     }
     fs::rename(job.archive, kept, ec);
@@ -338,7 +337,8 @@ class BundleMirror {
     std::int64_t due = next_retry_at(failures, now, settings_.failures_before_backoff,
                                      settings_.failure_backoff.count(), settings_.failure_backoff_max.count());
     context_.catalog.mark_failed(planned.patch.id, reason, due, now);
-    tell_failure(settings_, fmt::format("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url)));
+    tell_failure(settings_,
+                 fmt::format("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url)));
   }
 
   // Runs on its own thread: reads only atomics (the engine's counters and done_).

@@ -1,6 +1,6 @@
 // `esxmirror prune`: the order of one run over every ContentKind (see prune.hpp).
-#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/prune.hpp"
+#include "esxmirror/core/notices.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -28,7 +28,8 @@ namespace {
 void empty_trash(const SyncSettings& settings, const fs::path& trash) {
   std::error_code ec;
   fs::remove_all(trash, ec);
-  if (ec) warn(settings, fmt::format("could not empty {}: {} (the next run tries again)", trash.string(), ec.message()));
+  if (ec)
+    warn(settings, fmt::format("could not empty {}: {} (the next run tries again)", trash.string(), ec.message()));
 }
 
 bool stop_was_requested(const SyncSettings& settings) {

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <utility>
 
-#include "esxmirror/util/storage_error.hpp"
 #include "esxmirror/store/migrations.hpp"
 #include "esxmirror/util/fs.hpp"
+#include "esxmirror/util/storage_error.hpp"
 
 namespace esxmirror::store {
 
@@ -47,9 +47,10 @@ void check_header(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(header, sizeof header);
   if (size < 100 || in.gcount() != sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
-    throw util::StorageError(fmt::format("state database {} is damaged (not a whole SQLite database file, {} "
-                                               "bytes): {}",
-                                               path.string(), size, recovery_hint(path)));
+    throw util::StorageError(
+        fmt::format("state database {} is damaged (not a whole SQLite database file, {} "
+                    "bytes): {}",
+                    path.string(), size, recovery_hint(path)));
   }
 }
 
@@ -86,8 +87,8 @@ Statement::Statement(sqlite3* db, sqlite3_stmt* stmt, std::string where)
 void Statement::fail(int rc) const {
   if (is_full(rc)) throw_disk_full(where_);
   if (is_damage(rc)) {
-    throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_),
-                                               recovery_hint(where_)));
+    throw util::StorageError(
+        fmt::format("state database {} is damaged ({}): {}", where_, sqlite3_errmsg(db_), recovery_hint(where_)));
   }
   throw util::StorageError(fmt::format("state database {}: {} ({})", where_, sqlite3_errmsg(db_), sqlite3_errstr(rc)));
 }
@@ -143,7 +144,8 @@ std::optional<std::int64_t> Statement::optional_integer(int column) const {
 Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
   bool exists = std::filesystem::exists(path);
   if (mode == Mode::read_only && !exists) {
-    throw util::StorageError(fmt::format("no state database at {}: run `esxmirror sync` first (or pass --state)", path.string()));
+    throw util::StorageError(
+        fmt::format("no state database at {}: run `esxmirror sync` first (or pass --state)", path.string()));
   }
   if (exists) check_header(path);
   int flags = SQLITE_OPEN_FULLMUTEX;
@@ -188,9 +190,10 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     int newest = migrations().empty() ? 0 : migrations().back().number;
     if (version > newest) migrate();  // reports the newer schema clearly
     if (version < newest) {
-      throw util::StorageError(fmt::format("state database {} has schema {} (this build: {}); run "
-                                                 "`esxmirror sync` once to upgrade it",
-                                                 path.string(), version, newest));
+      throw util::StorageError(
+          fmt::format("state database {} has schema {} (this build: {}); run "
+                      "`esxmirror sync` once to upgrade it",
+                      path.string(), version, newest));
     }
   } else {
     migrate();
@@ -198,14 +201,16 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
 }
 
 void Database::damaged(const std::string& what) const {
-  throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", path_.string(), what, recovery_hint(path_)));
+  throw util::StorageError(
+      fmt::format("state database {} is damaged ({}): {}", path_.string(), what, recovery_hint(path_)));
 }
 
 void Database::fail(const std::string& what, int rc) const {
   if (is_full(rc)) throw_disk_full(path_.string());
   std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
   if (is_damage(rc)) {
-    throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", path_.string(), detail, recovery_hint(path_)));
+    throw util::StorageError(
+        fmt::format("state database {} is damaged ({}): {}", path_.string(), detail, recovery_hint(path_)));
   }
   throw util::StorageError(fmt::format("state database {}: {}: {}", path_.string(), what, detail));
 }
@@ -227,7 +232,8 @@ void Database::check_integrity() {
     for (char& c : result) {
       if (c == '\n' || c == '\r') c = ' ';  // the message is one line
     }
-    throw util::StorageError(fmt::format("state database {} is damaged ({}): {}", path_.string(), result, recovery_hint(path_)));
+    throw util::StorageError(
+        fmt::format("state database {} is damaged ({}): {}", path_.string(), result, recovery_hint(path_)));
   }
 }
 
@@ -262,9 +268,10 @@ void Database::migrate() {
   int version = schema_version();
   int newest = migrations().empty() ? 0 : migrations().back().number;
   if (version > newest) {
-    throw util::StorageError(fmt::format("state database {} has schema version {}, newer than this esxmirror understands "
-                            "({}): upgrade esxmirror, or point --state at another file",
-                            path_.string(), version, newest));
+    throw util::StorageError(
+        fmt::format("state database {} has schema version {}, newer than this esxmirror understands "
+                    "({}): upgrade esxmirror, or point --state at another file",
+                    path_.string(), version, newest));
   }
   bool rewrote_rows = false;
   for (const Migration& migration : migrations()) {

@@ -110,10 +110,9 @@ class VibFetcher {
               : fmt::format("sha-256 mismatch: the metadata says {}, the download has {}", vib.sha256,
                             r.digests.sha256);
       if (++attempts_[r.tag] < 2) {
-        placing_.post([this, text = fmt::format("VIB {} ({}): {}; fetching it again", vib.vib_id,
-                                                fs::path(vib.relpath).filename().string(), what)] {
-          context_.warn(text);
-        });
+        placing_.post(
+            [this, text = fmt::format("VIB {} ({}): {}; fetching it again", vib.vib_id,
+                                      fs::path(vib.relpath).filename().string(), what)] { context_.warn(text); });
         transfer(r.tag);
         return;
       }
