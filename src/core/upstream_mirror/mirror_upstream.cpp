@@ -1,5 +1,5 @@
 // A source of kind `mirror`: read the upstream's manifest, record its bundles and notes, plan, fetch.
-#include "esxmirror/core/mirror_source.hpp"
+#include "esxmirror/core/upstream_mirror.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "core/mirror_source/fetch_bundles.hpp"
+#include "core/upstream_mirror/fetch_bundles.hpp"
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/engine_fetcher.hpp"

@@ -1,4 +1,4 @@
-#include "core/mirror_source/fetch_bundles.hpp"
+#include "core/upstream_mirror/fetch_bundles.hpp"
 
 #include <algorithm>
 #include <chrono>

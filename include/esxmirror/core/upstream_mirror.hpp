@@ -20,7 +20,7 @@ namespace esxmirror {
 // `manifest`: the response the kind was told from, when the caller read one (an index.html is counted
 // and the manifest read after it). A night with nothing new upstream
 // is one conditional request (304). Throws Error(source) when the manifest cannot be read or is not an
-// esxmirror manifest with file lists, Error(storage) when the mirror cannot be written,
+// esxmirror manifest with file lists, util::StorageError when the mirror cannot be written,
 // Error(interrupted) on SIGINT/SIGTERM.
 ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored_url, store::Catalog& catalog,
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> manifest);
