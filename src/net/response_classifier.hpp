@@ -45,7 +45,7 @@ struct AttemptFacts {
   std::uint64_t received = 0;     // body bytes of this attempt
   std::uint64_t file_bytes = 0;   // file requests: size of the partial, prefix included
   std::optional<std::uint64_t> expected_size;
-  bool stop = false;         // request_stop() or the stop flag
+  bool stop = false;         // the stop flag is set
   int counted_attempts = 1;  // attempts so far, this one included, restarts not counted
   int max_attempts = 1;
   int restarts = 0;  // restarts so far

@@ -27,7 +27,7 @@ struct EngineShared {
   std::atomic<std::uint64_t> body_bytes{0};
   std::atomic<std::uint64_t> connections{0};
 
-  // request_stop(), or the process-wide flag a SIGINT/SIGTERM handler sets (NetworkSettings::stop_flag).
+  // The process-wide flag a SIGINT/SIGTERM handler sets (NetworkSettings::stop_flag), latched in `stop`.
   bool stop_requested();
 };
 

@@ -31,7 +31,7 @@ using detail::Attempt;
 using detail::Job;
 using detail::Verdict;
 
-constexpr auto kPollCap = std::chrono::milliseconds(100);  // bounds the reaction to request_stop()
+constexpr auto kPollCap = std::chrono::milliseconds(100);  // bounds the reaction to the stop flag
 constexpr int kCommitThreads = 4;                          // fsyncs in flight at once (see commit_pool.hpp)
 
 struct Lane {
@@ -404,7 +404,6 @@ TransferEngine::Hold::~Hold() {
   engine_->impl_->wake();
 }
 
-void TransferEngine::request_stop() { impl_->shared.stop.store(true); }
 
 TransferStats TransferEngine::stats() const {
   TransferStats s;

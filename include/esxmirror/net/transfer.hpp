@@ -30,7 +30,8 @@ struct NetworkSettings {
   long max_redirects = 5;
   std::uint64_t max_page_bytes = 8ull << 20;  // a page larger than this is refused
   std::string user_agent;                     // "esxmirror/<version>"
-  // When set and true, the engine behaves as if request_stop() was called (SIGINT/SIGTERM).
+  // When set and true (SIGINT/SIGTERM), the engine starts nothing new and in-flight transfers end as
+  // `aborted`, their partial files resumable; run() notices within 100 ms.
   const std::atomic<bool>* stop_flag = nullptr;
   // Request URLs are in their stored form (no secrets); this puts the secrets in just before each request.
   util::Secrets secrets;
@@ -48,7 +49,6 @@ struct RetryPolicy {
 struct Validators {
   std::string etag;
   std::string last_modified;
-  bool empty() const { return etag.empty() && last_modified.empty(); }
 };
 
 enum class Outcome {
@@ -59,7 +59,7 @@ enum class Outcome {
   http_error,    // other 4xx: not retried
   exhausted,     // timeouts, connection errors, 429, 5xx: retried max_attempts times, still failing
   refused,       // refused locally: page too large, scheme not http(s), redirect loop, local I/O error
-  aborted,       // request_stop() was called before it finished
+  aborted,       // the stop flag was set before it finished
   tls,           // the server's certificate could not be verified (unknown CA, expired, wrong name) or the
                  // TLS handshake failed: not retried; the error names the host and what to do (--cacert)
   size_mismatch  // a file's body is not Request::expected_size bytes (cut as soon as it grows past it):
@@ -172,7 +172,7 @@ class TransferEngine {
   void run(const std::function<void(Response&&)>& on_done);
 
   // While a Hold is alive, run() does not return when it runs out of requests: it waits for add() (from
-  // another thread) or for the Hold's end. request_stop() still ends run() once everything is aborted.
+  // another thread) or for the Hold's end. A stop (NetworkSettings::stop_flag) still ends run() once everything is aborted.
   class Hold {
    public:
     Hold() = default;
@@ -190,9 +190,6 @@ class TransferEngine {
   // A Hold on this engine; it must end before the engine does.
   [[nodiscard]] Hold hold();
 
-  // Start nothing new; in-flight transfers end as `aborted` (their partial files stay resumable).
-  // Safe to call from a signal handler or another thread (run() notices within 100 ms).
-  void request_stop();
   // Counters so far; safe to read from another thread while run() runs.
   TransferStats stats() const;
 

@@ -1,5 +1,6 @@
 // Lanes of one TransferEngine against the loopback SiteServer: their own limits, running together in one
 // connection pool, requests added from on_done and from other threads (with a Hold).
+#include <atomic>
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -141,14 +142,17 @@ TEST_CASE("requests added from another thread while a Hold keeps run() going", "
 TEST_CASE("a stop ends run() even while a Hold is held", "[engine][lanes][stop]") {
   Site site;
   site.put("x.txt", "x");
-  TransferEngine engine(test_settings(), fast_retry(), 1);
+  std::atomic<bool> stop{false};  // what the SIGINT/SIGTERM handler sets
+  NetworkSettings settings = test_settings();
+  settings.stop_flag = &stop;
+  TransferEngine engine(settings, fast_retry(), 1);
   auto hold = engine.hold();
   engine.add({1, site.server.url("x.txt"), {}, {}});
   int done = 0;
   engine.run([&](Response&& r) {
     ++done;
     CHECK(r.outcome == Outcome::ok);
-    engine.request_stop();
+    stop = true;
   });
   CHECK(done == 1);
 }
