@@ -2,8 +2,10 @@
 
 #include <filesystem>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/adopt.hpp"
 #include "esxmirror/core/notices.hpp"
 #include "esxmirror/util/url.hpp"
@@ -34,6 +36,17 @@ PlanInput plan_input(const SyncSettings& settings, std::vector<PatchRecord> patc
           .placed_versions = disk.placed_versions,
           .missing_on_disk = disk.missing_on_disk,
           .now = now};
+}
+
+void warn_undated(const std::vector<PlannedPatch>& plan, MirrorContext& context, std::string_view missing) {
+  for (const PlannedPatch& planned : plan) {
+    bool placing = planned.action == Action::fetch || planned.action == Action::replace;
+    if (placing && !planned.patch.release_date) {
+      warn(context.settings, context.report,
+           fmt::format("{} has {}; stored as {}", planned.patch.id, missing,
+                       bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
+    }
+  }
 }
 
 void report_without_transfer(const PlannedPatch& planned, std::optional<std::uint64_t> size, MirrorContext& context) {

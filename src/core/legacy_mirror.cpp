@@ -2,10 +2,8 @@
 
 #include <filesystem>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/mirror.hpp"
@@ -45,16 +43,8 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   const DiskState disk = reconcile_disk(settings, catalog, now);
   const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
   std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found.patches, bundles, disk, now));
-  for (const PlannedPatch& planned : plan) {
-    bool placing = planned.action == Action::fetch || planned.action == Action::replace;
-    if (placing && !planned.patch.release_date) {
-      warn(settings, report,
-           fmt::format("{} has no parseable release date; stored as {}", planned.patch.id,
-                       bundle::bundle_dir_name(std::nullopt, planned.patch.id)));
-    }
-  }
-
   MirrorContext context{settings, catalog, report, clock, disk.placed_versions};
+  warn_undated(plan, context, "no parseable release date");
   std::vector<PlannedPatch> to_fetch =
       apply_plan(plan, context, [&](const PlannedPatch& planned) { return known_size(planned, bundles); });
   mirror_bundles(to_fetch, context);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "esxmirror/core/mirror.hpp"
@@ -32,6 +33,10 @@ DiskState reconcile_disk(const SyncSettings& settings, store::Catalog& catalog, 
 // What plan_patches needs: the discovered `patches`, the selection, the catalog's bundle rows and `disk`.
 PlanInput plan_input(const SyncSettings& settings, std::vector<PatchRecord> patches,
                      std::map<std::string, store::BundleRow> bundles, const DiskState& disk, std::int64_t now);
+
+// Warns of each patch `plan` places without a release date ("<id> has <missing>; stored as undated_<id>"):
+// its directory name says so, and the operator should know why.
+void warn_undated(const std::vector<PlannedPatch>& plan, MirrorContext& context, std::string_view missing);
 
 // Reports a patch this run transfers nothing for into context.report: skipped, deferred (warned), or in a
 // dry run what would be done, with `size` when known.

@@ -10,11 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "core/upstream_mirror/fetch_bundles.hpp"
-#include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/engine_fetcher.hpp"
 #include "esxmirror/core/error.hpp"
-#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/plan.hpp"
 #include "esxmirror/util/url.hpp"
 
@@ -136,16 +134,8 @@ ExitCode mirror_upstream(const SyncSettings& settings, const std::string& stored
   const DiskState disk = reconcile_disk(settings, catalog, now);
   const std::vector<PlannedPatch> planned = plan(settings, manifest, catalog, disk, now);
   const int incomplete_before = incomplete_count(report);
-  for (const PlannedPatch& p : planned) {
-    bool placing = p.action == Action::fetch || p.action == Action::replace;
-    if (placing && !p.patch.release_date) {
-      warn(settings, report,
-           fmt::format("{} has no release date upstream; stored as {}", p.patch.id,
-                       bundle::bundle_dir_name(std::nullopt, p.patch.id)));
-    }
-  }
-
   MirrorContext context{settings, catalog, report, clock, disk.placed_versions};
+  warn_undated(planned, context, "no release date upstream");
   const std::vector<PlannedPatch> fetch_plan = apply_plan(
       planned, context,
       [&](const PlannedPatch& p) -> std::optional<std::uint64_t> { return bytes_of(*by_id.at(p.patch.id)); });
