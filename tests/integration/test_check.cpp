@@ -154,6 +154,21 @@ TEST_CASE("check: a fresh dest: the depot is readable, its zip asked by HEAD, an
   CHECK_FALSE(fs::exists(f.dest));
 }
 
+TEST_CASE("check --read-metadata names on stderr each depot document it could not read, as sync does",
+          "[check][depot]") {
+  DepotFixture f;
+  const std::string zip = f.server.depot().zip_path("8.0.3");
+  f.server.edit_depot("main",
+                      [&](SampleDepot& depot) { depot.set_file(zip, "<html><body>Maintenance</body></html>\n"); });
+
+  ProcessResult r = check(f, {"--esx-version", "8.0", "--read-metadata"});
+  INFO(r.all());
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "error: main: "));
+  CHECK(has(r.err, fs::path(zip).filename().string()));
+  CHECK_FALSE(fs::exists(f.dest));
+}
+
 TEST_CASE("check --read-metadata reads a new zip outside the mirror and counts its bulletins, VIBs and bytes",
           "[check][depot]") {
   DepotFixture f;

@@ -1,6 +1,5 @@
 // `esxmirror check`: what a sync would mirror from each source, as text for an operator or JSON for monitoring.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -160,10 +159,13 @@ int run_check(Options& options) {
   options.sync.network.stop_flag = &stop_requested();
   options.sync.probe_metadata = !options.read_metadata;
   CheckReport report = check(options.sync);
+  // check collects its notices in the report (the probes run in a dry run's memory) and tells them here.
+  const auto tell = notice_printer();
   for (const SourceCheck& s : report.sources) {
     if (s.source.exit_code == ExitCode::source) print_error(s.source.message);
+    for (const std::string& problem : s.source.failed_documents) tell(Notice::failure, s.source.name + ": " + problem);
   }
-  for (const std::string& warning : report.warnings) spdlog::warn("{}", warning);
+  for (const std::string& warning : report.warnings) tell(Notice::warning, warning);
   std::string out = options.json ? render_json(report) : options.quiet ? "" : render_text(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return static_cast<int>(report.exit_code);
