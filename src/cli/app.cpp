@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <exception>
 
-#include <fmt/format.h>
-
 #include "cli/command_line.hpp"
 #include "cli/commands/commands.hpp"
 #include "cli/config_file.hpp"

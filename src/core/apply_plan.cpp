@@ -3,7 +3,6 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/adopt.hpp"

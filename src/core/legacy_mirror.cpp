@@ -2,8 +2,6 @@
 
 #include <filesystem>
 
-#include <spdlog/spdlog.h>
-
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/mirror.hpp"

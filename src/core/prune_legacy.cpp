@@ -7,7 +7,6 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/notices.hpp"

@@ -5,8 +5,8 @@
 #include "esxmirror/core/depot_mirror.hpp"
 #include "esxmirror/core/error.hpp"
 #include "esxmirror/core/legacy_mirror.hpp"
-#include "esxmirror/core/upstream_mirror.hpp"
 #include "esxmirror/core/source_kind.hpp"
+#include "esxmirror/core/upstream_mirror.hpp"
 #include "esxmirror/util/url.hpp"
 
 namespace esxmirror {

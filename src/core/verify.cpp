@@ -4,8 +4,6 @@
 #include <map>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "esxmirror/core/mirror.hpp"
 #include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/core/run_record.hpp"

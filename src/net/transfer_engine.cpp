@@ -404,7 +404,6 @@ TransferEngine::Hold::~Hold() {
   engine_->impl_->wake();
 }
 
-
 TransferStats TransferEngine::stats() const {
   TransferStats s;
   s.requests = impl_->shared.requests.load();

@@ -172,7 +172,8 @@ class TransferEngine {
   void run(const std::function<void(Response&&)>& on_done);
 
   // While a Hold is alive, run() does not return when it runs out of requests: it waits for add() (from
-  // another thread) or for the Hold's end. A stop (NetworkSettings::stop_flag) still ends run() once everything is aborted.
+  // another thread) or for the Hold's end. A stop (NetworkSettings::stop_flag) still ends run() once everything is
+  // aborted.
   class Hold {
    public:
     Hold() = default;

@@ -1,7 +1,6 @@
 #include <cstdio>
 #include <fstream>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands/commands.hpp"

@@ -1,8 +1,6 @@
 #include <cstdio>
 #include <set>
 
-#include <fmt/format.h>
-
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
 #include "esxmirror/core/interrupt.hpp"

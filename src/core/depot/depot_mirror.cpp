@@ -12,7 +12,6 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/depot/depot_context.hpp"
 #include "esxmirror/core/error.hpp"

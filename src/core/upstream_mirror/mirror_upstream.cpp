@@ -7,7 +7,6 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/upstream_mirror/fetch_bundles.hpp"
 #include "esxmirror/core/apply_plan.hpp"

@@ -73,6 +73,9 @@ CrawlMemory remember(const CrawlResult& crawl, std::int64_t checked_at, CrawlMem
   return memory;
 }
 
+// True when the request carries no validators (If-None-Match, If-Modified-Since): a full GET.
+bool unconditional(const net::Request& r) { return r.conditional.etag.empty() && r.conditional.last_modified.empty(); }
+
 }  // namespace
 
 TEST_CASE(
@@ -82,7 +85,7 @@ TEST_CASE(
   FakeFetcher fetcher = site(4);
   CrawlResult crawl = crawl_legacy_site(vi3(), policy(), {}, util::Secrets{}, fetcher);
   REQUIRE(fetcher.asked.size() == 6);
-  for (const net::Request& r : fetcher.asked) CHECK((r.conditional.etag.empty() && r.conditional.last_modified.empty()));
+  for (const net::Request& r : fetcher.asked) CHECK(unconditional(r));
   CHECK(crawl.index->changed);
   CHECK(crawl.pages_fetched == 6);
   CHECK(crawl.pages_not_modified == 0);
@@ -112,7 +115,7 @@ TEST_CASE(
   // the first by URL.
   REQUIRE(fetcher.urls_asked() == std::vector<std::string>{kIndex, page_url(5), page_url(2), page_url(1)});
   CHECK(fetcher.rounds == std::vector<std::size_t>{4});
-  for (const net::Request& r : fetcher.asked) CHECK_FALSE((r.conditional.etag.empty() && r.conditional.last_modified.empty()));
+  for (const net::Request& r : fetcher.asked) CHECK_FALSE(unconditional(r));
   CHECK_FALSE(second.index->changed);
   CHECK(second.pages_not_modified == 4);
   CHECK(second.pages_fetched == 0);
