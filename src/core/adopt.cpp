@@ -24,16 +24,16 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
   if (!fs::is_directory(fs::symlink_status(dir))) return false;
 
   store::Placed placed;
-  const std::string archive = bundle::kept_archive_name(patch.filename, patch.id);
+  const std::string archive = bundle::kept_archive_name(patch.bundle().relative_path, patch.id);
   if (fs::is_regular_file(fs::symlink_status(dir / archive))) {
     util::Digests digests = util::hash_file(dir / archive);
-    if (patch.md5 && *patch.md5 != digests.md5) return false;
+    if (patch.md5() && *patch.md5() != digests.md5) return false;
     placed.md5 = digests.md5;
     placed.sha256 = digests.sha256;
     placed.size = static_cast<std::int64_t>(fs::file_size(dir / archive));
   } else if (auto row = context.catalog.bundle(patch.id); row && row->state == store::BundleState::verified &&
                                                           row->md5 && row->sha256 && row->size &&
-                                                          (!patch.md5 || row->verified_md5_expected == patch.md5)) {
+                                                          (!patch.md5() || row->verified_md5_expected == patch.md5())) {
     // Verified and being renamed into place when the last run stopped: this copy is that download.
     placed.md5 = *row->md5;
     placed.sha256 = *row->sha256;
@@ -46,7 +46,7 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
   }
   std::sort(placed.files.begin(), placed.files.end(),
             [](const auto& a, const auto& b) { return a.relpath < b.relpath; });
-  placed.verified_md5_expected = patch.md5;
+  placed.verified_md5_expected = patch.md5();
   placed.path = primary.generic_string();
   placed.placements.push_back({planned.versions.front(), placed.path, false});
   for (std::size_t i = 1; i < planned.versions.size(); ++i) {
@@ -66,7 +66,7 @@ bool adopt_placed_copy(const PlannedPatch& planned, MirrorContext& context) {
                                     .outcome = PatchOutcome::skipped,
                                     .reason = "adopted existing copy",
                                     .path = placed.path,
-                                    .url = util::mask_url(patch.download_url)});
+                                    .url = util::mask_url(patch.bundle().url)});
   return true;
 }
 

@@ -59,7 +59,7 @@ void report_without_transfer(const PlannedPatch& planned, std::optional<std::uin
   } else if (planned.action != Action::skip) {
     entry.outcome = PatchOutcome::planned;
     entry.action = planned.action == Action::fetch ? "fetch" : planned.action == Action::replace ? "replace" : "link";
-    entry.url = util::mask_url(planned.patch.download_url);
+    entry.url = util::mask_url(planned.patch.bundle().url);
     entry.release_date = planned.patch.release_date;
     entry.size = size;
   }

@@ -105,7 +105,7 @@ std::uint64_t head_bundles(const Probe& p, std::vector<PatchReport*>& unknown) {
   for (std::size_t i = 0; i < unknown.size(); ++i) {
     std::optional<PatchRecord> patch = p.catalog.patch(unknown[i]->id);
     if (!patch || !patch->has_bundle()) continue;
-    net::Request request{i, patch->download_url, {}, {}};
+    net::Request request{i, patch->bundle().url, {}, {}};
     request.method = net::Method::head;
     engine.add(std::move(request));
   }

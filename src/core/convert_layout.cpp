@@ -71,7 +71,7 @@ bool convert_nested_bundle(const SyncSettings& settings, store::Catalog& catalog
   std::error_code ec;
   if (fs::symlink_status(dir, ec).type() != fs::file_type::directory) return false;  // gone: fetched again
 
-  const std::string archive = bundle::kept_archive_name(patch->filename, id);
+  const std::string archive = bundle::kept_archive_name(patch->bundle_file(), id);
   const std::string prefix = id + "/";
   std::vector<store::FileRow> files = catalog.files(id);
   std::vector<store::FileRow> contents;  // every file but the kept archive

@@ -21,8 +21,8 @@ std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
                                         const std::map<std::string, store::BundleRow>& bundles) {
   auto row = bundles.find(planned.patch.id);
   if (row == bundles.end() || !row->second.size) return std::nullopt;
-  bool same_bytes = planned.action == Action::link || (planned.action == Action::fetch && planned.patch.md5 &&
-                                                       row->second.verified_md5_expected == planned.patch.md5);
+  bool same_bytes = planned.action == Action::link || (planned.action == Action::fetch && planned.patch.md5() &&
+                                                       row->second.verified_md5_expected == planned.patch.md5());
   if (!same_bytes) return std::nullopt;
   return static_cast<std::uint64_t>(*row->second.size);
 }

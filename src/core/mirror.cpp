@@ -164,9 +164,9 @@ class BundleMirror {
     InFlight& job = in_flight_[index];
     std::error_code ignored;
     fs::remove_all(job.unpack_dir, ignored);
-    job.stream =
-        std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir, job.planned->patch.filename, settings_.limits);
-    engine_.add({index, job.planned->patch.download_url, {}, job.archive});
+    job.stream = std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir,
+                                                   job.planned->patch.bundle().relative_path, settings_.limits);
+    engine_.add({index, job.planned->patch.bundle().url, {}, job.archive});
   }
 
   static bool is_html(const net::Response& response) {
@@ -175,7 +175,7 @@ class BundleMirror {
 
   // True when the page gives no md5 (the archive's own checks then decide) or the download has it.
   static bool md5_matches(const PatchRecord& patch, const net::Response& response) {
-    return !patch.md5 || *patch.md5 == response.digests.md5;
+    return !patch.md5() || *patch.md5() == response.digests.md5;
   }
 
   // On the transfer thread: true when the download did not match the page's md5 for the first time and
@@ -192,7 +192,7 @@ class BundleMirror {
     job.stream->abandon();
     discard_download(job.archive);
     placing_.post(
-        [this, text = fmt::format("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5,
+        [this, text = fmt::format("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5(),
                                   response.digests.md5)] { warn(settings_, context_.report, text); });
     transfer(response.tag);
     return true;
@@ -205,7 +205,7 @@ class BundleMirror {
                        .versions = planned.versions,
                        .outcome = PatchOutcome::failed,
                        .bytes = response.bytes,
-                       .url = util::mask_url(planned.patch.download_url)};
+                       .url = util::mask_url(planned.patch.bundle().url)};
     try {
       if (response.outcome != net::Outcome::ok) job.stream->abandon();
       if (response.outcome == net::Outcome::aborted) {
@@ -247,7 +247,7 @@ class BundleMirror {
     job.stream->abandon();
     discard_download(job.archive);
     throw PatchError(
-        fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5, response.digests.md5));
+        fmt::format("md5 mismatch: the page says {}, the download has {}", *patch.md5(), response.digests.md5));
   }
 
   // The unpacked tree in staging: the streamed one when it saw exactly the verified bytes, else the
@@ -257,7 +257,9 @@ class BundleMirror {
       std::optional<bundle::UnpackResult> streamed = job.stream->finish(response.digests.md5);
       // Without an md5 on the page, the archive's own checks are all there is; libarchive skips the gzip CRC.
       const PatchRecord& patch = job.planned->patch;
-      if (!patch.md5) bundle::verify_gzip(job.archive, patch.filename.empty() ? patch.id : patch.filename);
+      if (!patch.md5())
+        bundle::verify_gzip(job.archive,
+                            patch.bundle().relative_path.empty() ? patch.id : patch.bundle().relative_path);
       if (streamed) return std::move(*streamed);
       std::error_code ignored;
       fs::remove_all(job.unpack_dir, ignored);
@@ -291,7 +293,7 @@ class BundleMirror {
     auto previous = context_.catalog.bundle(patch.id);
     // Recorded before the rename: a crash right after it leaves a copy the next run adopts with these digests.
     context_.catalog.mark_verified(patch.id, response.digests.md5, response.digests.sha256,
-                                   static_cast<std::int64_t>(response.bytes), patch.md5,
+                                   static_cast<std::int64_t>(response.bytes), patch.md5(),
                                    util::to_unix(context_.clock.now()));
     bool replaced = bundle::place_directory(tree.dir, settings_.dest / primary);
     std::vector<store::PlacementRow> placements =
@@ -302,7 +304,7 @@ class BundleMirror {
     store::Placed placed{.md5 = response.digests.md5,
                          .sha256 = response.digests.sha256,
                          .size = static_cast<std::int64_t>(response.bytes),
-                         .verified_md5_expected = patch.md5,
+                         .verified_md5_expected = patch.md5(),
                          .path = primary.generic_string(),
                          .placements = placements,
                          .files = files};
@@ -314,7 +316,7 @@ class BundleMirror {
   void keep_archive(const InFlight& job, const net::Response& response, const fs::path& bundle_dir,
                     std::vector<store::FileRow>& files) {
     const PatchRecord& patch = job.planned->patch;
-    const std::string name = bundle::kept_archive_name(patch.filename, patch.id);
+    const std::string name = bundle::kept_archive_name(patch.bundle().relative_path, patch.id);
     const fs::path kept = bundle_dir / name;
     std::error_code ec;
     if (fs::symlink_status(kept, ec).type() != fs::file_type::not_found) {
@@ -338,7 +340,7 @@ class BundleMirror {
                                      settings_.failure_backoff.count(), settings_.failure_backoff_max.count());
     context_.catalog.mark_failed(planned.patch.id, reason, due, now);
     tell_failure(settings_,
-                 fmt::format("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.download_url)));
+                 fmt::format("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.bundle().url)));
   }
 
   // Runs on its own thread: reads only atomics (the engine's counters and done_).
@@ -385,7 +387,7 @@ void link_versions(const PlannedPatch& planned, MirrorContext& context) {
                                     .versions = planned.versions,
                                     .outcome = PatchOutcome::linked,
                                     .path = primary.generic_string(),
-                                    .url = util::mask_url(planned.patch.download_url)});
+                                    .url = util::mask_url(planned.patch.bundle().url)});
 }
 
 }  // namespace esxmirror

@@ -43,7 +43,7 @@ PlannedPatch plan_one(const PatchRecord& patch, std::vector<std::string> version
     return planned;
   }
   if (bundle.state == store::BundleState::placed && !input.missing_on_disk.count(patch.id)) {
-    if (patch.md5 && bundle.verified_md5_expected && *patch.md5 != *bundle.verified_md5_expected) {
+    if (patch.md5() && bundle.verified_md5_expected && *patch.md5() != *bundle.verified_md5_expected) {
       if (bundle.next_retry_at && *bundle.next_retry_at > input.now) {
         // Its replacement failed before (the old copy stays placed): wait out the backoff like any failure.
         planned.action = Action::defer;
@@ -51,7 +51,7 @@ PlannedPatch plan_one(const PatchRecord& patch, std::vector<std::string> version
         return planned;
       }
       planned.action = Action::replace;
-      planned.reason = "page md5 changed from " + *bundle.verified_md5_expected + " to " + *patch.md5;
+      planned.reason = "page md5 changed from " + *bundle.verified_md5_expected + " to " + *patch.md5();
       return planned;
     }
     auto placed = input.placed_versions.find(patch.id);

@@ -22,7 +22,7 @@ json bundle_entry(const Row& row, const RepositoryContent& content) {
               {"release_date", optional_text(entry.patch.release_date)},
               {"classification", entry.patch.classification},
               {"supersedes", entry.patch.supersedes},
-              {"filename", entry.patch.filename},
+              {"filename", entry.patch.bundle_file()},
               {"path", row.placement->path},
               {"link_to", row.placement->is_link ? json(bundle.path.value_or("")) : json(nullptr)},
               {"size", bundle.size.value_or(0)},

@@ -61,9 +61,7 @@ PatchRecord read_patch(const Statement& s) {
   patch.classification = s.text(kPatch["classification"]);
   std::string supersedes = s.text(kPatch["supersedes"]);
   if (!supersedes.empty()) patch.supersedes = util::split(supersedes, ' ');
-  patch.download_url = s.text(kPatch["download_url"]);
-  patch.filename = s.text(kPatch["filename"]);
-  patch.md5 = s.optional_text(kPatch["md5_expected"]);
+  patch.set_bundle(s.text(kPatch["download_url"]), s.text(kPatch["filename"]), s.optional_text(kPatch["md5_expected"]));
   return patch;
 }
 
@@ -128,7 +126,7 @@ void Catalog::upsert_patch(const PatchRecord& patch, std::int64_t now) {
          "download_url = excluded.download_url, filename = excluded.filename, "
          "md5_expected = excluded.md5_expected, last_seen = excluded.last_seen")
       .bind(patch.id, patch.page_url, patch.release_date, patch.classification, util::join(patch.supersedes, " "),
-            patch.download_url, patch.filename, patch.md5, now, now)
+            patch.bundle_url(), patch.bundle_file(), patch.md5(), now, now)
       .run();
   db_.prepare("DELETE FROM patch_versions WHERE patch_id = ?").bind(patch.id).run();
   auto insert_version = db_.prepare("INSERT OR IGNORE INTO patch_versions (patch_id, version) VALUES (?, ?)");

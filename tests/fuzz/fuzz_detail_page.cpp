@@ -58,13 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto again = esxmirror::source::normalise_date(d);
     if (!again || *again != d) fail("release date does not normalise to itself", d);
   }
-  if (record.md5) {
-    if (record.md5->size() != 32) fail("md5 is not 32 digits", *record.md5);
-    for (char c : *record.md5) {
-      if (!is_digit(c) && !(c >= 'a' && c <= 'f')) fail("md5 is not lower-case hex", *record.md5);
+  if (record.md5()) {
+    if (record.md5()->size() != 32) fail("md5 is not 32 digits", *record.md5());
+    for (char c : *record.md5()) {
+      if (!is_digit(c) && !(c >= 'a' && c <= 'f')) fail("md5 is not lower-case hex", *record.md5());
     }
   }
-  if (record.has_bundle()) check_scheme(record.download_url, {"http", "https", "ftp"}, "download url");
+  if (record.has_bundle()) check_scheme(record.bundle_url(), {"http", "https", "ftp"}, "download url");
   for (const auto& version : record.versions) {
     if (version.empty()) fail("empty version", version);
   }

@@ -85,7 +85,7 @@ int run_list(const Options& options) {
                              {"versions", e.patch.versions},
                              {"classification", e.patch.classification},
                              {"supersedes", e.patch.supersedes},
-                             {"download_url", util::mask_url(e.patch.download_url)},
+                             {"download_url", util::mask_url(e.patch.bundle_url())},
                              {"page_url", util::mask_url(e.patch.page_url)},
                              {"state", state_of(e)}};
       item["release_date"] = optional_json(e.patch.release_date);

@@ -36,9 +36,9 @@ int run_rules_test(const Options& options) {
   out += fmt::format("  release date:   {}\n", patch.release_date.value_or("- (stored as undated_<bundle>)"));
   out += fmt::format("  classification: {}\n", or_dash(patch.classification));
   out += fmt::format("  supersedes:     {}\n", or_dash(util::join(patch.supersedes, ", ")));
-  out += fmt::format("  filename:       {}\n", or_dash(patch.filename));
-  out += fmt::format("  download url:   {}\n", patch.has_bundle() ? patch.download_url : "- (no bundle: a KB note)");
-  out += fmt::format("  md5:            {}\n", patch.md5.value_or("-"));
+  out += fmt::format("  filename:       {}\n", or_dash(patch.bundle_file()));
+  out += fmt::format("  download url:   {}\n", patch.has_bundle() ? patch.bundle().url : "- (no bundle: a KB note)");
+  out += fmt::format("  md5:            {}\n", patch.md5().value_or("-"));
   for (const std::string& warning : patch.warnings) out += fmt::format("  warning:        {}\n", warning);
   for (const std::string& version : options.sync.versions) {
     bool match = !selected_versions(patch, {version}).empty();

@@ -252,7 +252,7 @@ class UpstreamFetch {
     auto previous = context_.catalog.bundle(patch.id);
     const std::int64_t now = util::to_unix(context_.clock.now());
     // Recorded before the rename: a crash right after it leaves a copy the next run adopts with these digests.
-    context_.catalog.mark_verified(patch.id, bundle.md5, bundle.sha256, bundle.size, patch.md5, now);
+    context_.catalog.mark_verified(patch.id, bundle.md5, bundle.sha256, bundle.size, patch.md5(), now);
     bool replaced = bundle::place_directory(tree, settings_.dest / primary);
     std::vector<store::PlacementRow> placements = {{versions.front(), primary.generic_string(), false}};
     for (std::size_t i = 1; i < versions.size(); ++i) {
@@ -271,7 +271,7 @@ class UpstreamFetch {
     store::Placed placed{.md5 = bundle.md5,
                          .sha256 = bundle.sha256,
                          .size = bundle.size,
-                         .verified_md5_expected = patch.md5,
+                         .verified_md5_expected = patch.md5(),
                          .path = primary.generic_string(),
                          .placements = placements,
                          .files = {}};
@@ -304,7 +304,7 @@ class UpstreamFetch {
         next_retry_at(failures, now, settings_.failures_before_backoff, settings_.failure_backoff.count(),
                       settings_.failure_backoff_max.count()),
         now);
-    tell_failure(settings_, fmt::format("{}: {} ({})", patch.id, reason, util::mask_url(patch.download_url)));
+    tell_failure(settings_, fmt::format("{}: {} ({})", patch.id, reason, util::mask_url(patch.bundle().url)));
     report(index, PatchOutcome::failed, reason, bytes);
   }
 
@@ -321,7 +321,7 @@ class UpstreamFetch {
          .path = path,
          .bytes = bytes,
          .seconds = std::chrono::duration<double>(SteadyClock::now() - job.started).count(),
-         .url = util::mask_url(planned.patch.download_url)});
+         .url = util::mask_url(planned.patch.bundle().url)});
   }
 
   const std::vector<UpstreamWork>& work_;

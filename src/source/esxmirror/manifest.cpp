@@ -169,11 +169,11 @@ class BundleReader {
     patch.release_date = entry.optional_text("release_date");
     patch.classification = entry.text("classification");
     patch.supersedes = entry.texts("supersedes");
-    patch.filename = entry.text("filename");
-    patch.md5 = bundle.md5.empty() ? std::nullopt : std::optional<std::string>(bundle.md5);
-    patch.download_url = resolve(manifest_url_, listing.path + "/", document_);
+    patch.set_bundle(resolve(manifest_url_, listing.path + "/", document_), entry.text("filename"),
+                     bundle.md5.empty() ? std::nullopt : std::optional<std::string>(bundle.md5));
+    patch.bundle().size = static_cast<std::uint64_t>(bundle.size);
     patch.page_url = manifest_url_;
-    bundle.files = read_files(*files, patch.download_url, document_, id);
+    bundle.files = read_files(*files, patch.bundle().url, document_, id);
   }
 
   // Every bundle with its versions: the directory's first, then the links' in manifest order.

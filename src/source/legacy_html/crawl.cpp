@@ -189,7 +189,7 @@ CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, con
     } else if (r.outcome == net::Outcome::ok) {
       ++result.pages_fetched;
       PatchRecord record = parse_detail_page(rules, r.body, url);
-      record.download_url = secrets.stored(record.download_url);
+      for (Artifact& artifact : record.artifacts) artifact.url = secrets.stored(artifact.url);
       result.pages.push_back({{url, r.validators, true}, record});
       fresh[url] = std::move(record);
     } else if (r.outcome != net::Outcome::aborted) {

@@ -220,14 +220,13 @@ PatchRecord parse_detail_page(const Rules& rules, std::string_view html, const s
   if (detail::first_capture(compiled, "patch_name", html, capture)) patch_name = clean_text(capture.text);
 
   const Download download = download_of(compiled, html, page_url, record.warnings);
-  record.download_url = download.url;
-  record.filename = download.filename;
+  record.set_bundle(download.url, download.filename, std::nullopt);
   record.refused_download = download.refused;
 
   // The bundle's name is what the archive is called; the heading's name when no archive is named.
-  record.id = bundle_name(record.filename);
+  record.id = bundle_name(download.filename);
   if (record.id.empty()) record.id = patch_name;
-  if (record.id.empty()) record.id = record.filename;
+  if (record.id.empty()) record.id = download.filename;
   if (record.id.empty()) record.id = page_name(page_url);
   if (record.id.empty()) record.id = "unknown";
 
@@ -245,14 +244,14 @@ PatchRecord parse_detail_page(const Rules& rules, std::string_view html, const s
   bool md5_noted = false;
   if (detail::first_capture(compiled, "md5", html, capture)) {
     const std::string text = clean_text(capture.text);
-    if (is_md5(util::to_lower(text))) {
-      record.md5 = util::to_lower(text);
-    } else {
+    if (!is_md5(util::to_lower(text))) {
       record.warnings.push_back("md5 " + quoted(text) + " is not 32 hex digits; ignored");
       md5_noted = true;
+    } else if (record.has_bundle()) {
+      record.bundle().digest = Digest{Digest::Algorithm::md5, util::to_lower(text)};
     }
   }
-  if (!record.md5 && !md5_noted && record.has_bundle()) record.warnings.push_back("no md5 on page");
+  if (!record.md5() && !md5_noted && record.has_bundle()) record.warnings.push_back("no md5 on page");
 
   if (detail::first_capture(compiled, "classification", html, capture)) {
     record.classification = clean_text(capture.text);

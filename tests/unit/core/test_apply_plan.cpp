@@ -16,7 +16,7 @@ void place(store::Catalog& catalog, const std::string& id, const std::string& ve
   PatchRecord patch;
   patch.id = id;
   patch.page_url = "http://vendor.example/" + id + ".html";
-  patch.download_url = "http://vendor.example/" + id + ".tgz";
+  patch.set_bundle("http://vendor.example/" + id + ".tgz", id + ".tgz", std::nullopt);
   patch.versions = {version};
   catalog.upsert_patch(patch, 100);
   catalog.mark_downloading(id, 100);

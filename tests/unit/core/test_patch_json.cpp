@@ -19,9 +19,8 @@ TEST_CASE("patch json: a record comes back as it was written, its refused downlo
   CHECK(patch_from_json(to_json(patch)) == patch);
 
   patch.refused_download.reset();
-  patch.download_url = "http://download.vendor.test/vi/ESX-1000039.tgz";
-  patch.filename = "ESX-1000039.tgz";
-  patch.md5 = "2c4fe3e1d1bdcf0a1d6d6e3f7c2e1039";
+  patch.set_bundle("http://download.vendor.test/vi/ESX-1000039.tgz", "ESX-1000039.tgz",
+                   "2c4fe3e1d1bdcf0a1d6d6e3f7c2e1039");
   patch.warnings.clear();
   CHECK(patch_from_json(to_json(patch)) == patch);
 }

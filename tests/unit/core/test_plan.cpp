@@ -21,9 +21,8 @@ PatchRecord patch(const std::string& id, std::vector<std::string> versions, std:
   p.versions = std::move(versions);
   p.release_date = "2007-03-29";
   p.classification = std::move(classification);
-  p.download_url = "http://vendor.example/software/vi/" + id + ".tgz";
-  p.filename = id + ".tgz";
-  if (!md5.empty()) p.md5 = md5;
+  p.set_bundle("http://vendor.example/software/vi/" + id + ".tgz", id + ".tgz",
+               md5.empty() ? std::nullopt : std::optional<std::string>(md5));
   p.page_url = "http://vendor.example/download/vi/" + id.substr(4) + "-patch.html";
   return p;
 }
@@ -102,7 +101,7 @@ TEST_CASE("plan: a patch never seen is fetched, and one for other versions or wi
   input.versions = {"3.0.1"};
   input.now = kNow;
   PatchRecord kb = patch("ESX-1003176", {"3.0.1"});
-  kb.download_url.clear();
+  kb.artifacts.clear();
   input.patches = {patch("ESX-1000039", {"3.0.1"}), patch("ESX-1000100", {"3.0.10"}), kb,
                    patch("ESX-1001724", {"3.0.1", "3.0.2"})};
   std::vector<PlannedPatch> plan = plan_patches(input);

@@ -23,7 +23,7 @@ store::CatalogEntry placed(const std::string& id, std::vector<std::string> versi
   e.patch.versions = versions;
   e.patch.release_date = std::move(date);
   e.patch.supersedes = std::move(supersedes);
-  e.patch.download_url = "http://vendor.example/software/vi/" + id + ".tgz";
+  e.patch.set_bundle("http://vendor.example/software/vi/" + id + ".tgz", id + ".tgz", std::nullopt);
   e.bundle = store::BundleRow{};
   e.bundle->patch_id = id;
   e.bundle->state = store::BundleState::placed;
@@ -195,7 +195,7 @@ TEST_CASE("plan: a pruned bundle is not fetched again, unless a version it was n
   PatchRecord patch;
   patch.id = "ESX-1001724";
   patch.versions = {"3.0.1", "3.0.2", "3.0.3"};
-  patch.download_url = "http://vendor.example/ESX-1001724.tgz";
+  patch.set_bundle("http://vendor.example/ESX-1001724.tgz", "ESX-1001724.tgz", std::nullopt);
   store::BundleRow row;
   row.patch_id = patch.id;
   row.state = store::BundleState::pruned;

@@ -21,8 +21,7 @@ store::CatalogEntry placed(const std::string& id, const std::string& date, std::
   entry.patch.release_date = date;
   entry.patch.classification = "Security";
   entry.patch.supersedes = {"ESX-1000001"};
-  entry.patch.download_url = "http://vendor.example/" + id + ".tgz";
-  entry.patch.filename = id + ".tgz";
+  entry.patch.set_bundle("http://vendor.example/" + id + ".tgz", id + ".tgz", std::nullopt);
   entry.patch.page_url = "http://vendor.example/" + id + ".html";
   store::BundleRow bundle;
   bundle.patch_id = id;
@@ -68,8 +67,8 @@ TEST_CASE("manifest: a downstream reads back every bundle, its files, links and 
   REQUIRE(read.bundles.size() == 2);
   CHECK(read.bundles[0].patch.id == "ESX-1000039");
   CHECK(read.bundles[1].patch.versions == std::vector<std::string>{"3.0.1", "3.0.2"});
-  CHECK(read.bundles[1].patch.filename == "ESX-1001724.tgz");
-  CHECK(read.bundles[1].patch.md5 == "0123456789abcdef0123456789abcdef");
+  CHECK(read.bundles[1].patch.bundle_file() == "ESX-1001724.tgz");
+  CHECK(read.bundles[1].patch.md5() == "0123456789abcdef0123456789abcdef");
   CHECK(read.bundles[1].patch.supersedes == std::vector<std::string>{"ESX-1000001"});
   REQUIRE(read.bundles[1].files.size() == 2);
   CHECK(read.bundles[1].files[0].relpath == "ESX-1001724.tgz");  // the kept archive is one of its files

@@ -91,7 +91,7 @@ TEST_CASE(
   CHECK(crawl.pages_not_modified == 0);
   REQUIRE(crawl.patches.size() == 4);
   CHECK(crawl.patches[0].id == "ESX-1001");
-  CHECK(crawl.patches[0].download_url == "http://download.vendor.test/vi/ESX-1001.tgz");
+  CHECK(crawl.patches[0].bundle_url() == "http://download.vendor.test/vi/ESX-1001.tgz");
   REQUIRE(crawl.fresh.size() == 5);  // the four patches, then the note
   CHECK_FALSE(crawl.fresh.back().has_bundle());
   CHECK(crawl.warnings.empty());
@@ -225,5 +225,5 @@ TEST_CASE("legacy crawl: a secret in the source's URLs is returned in its stored
   CrawlResult crawl = crawl_legacy_site(vi3(), p, {}, secrets, fetcher);
   REQUIRE(crawl.patches.size() == 1);
   CHECK(crawl.links == std::vector<std::string>{base + "1001-patch.html"});
-  CHECK(crawl.patches[0].download_url == base + "ESX-1001.tgz");
+  CHECK(crawl.patches[0].bundle_url() == base + "ESX-1001.tgz");
 }

@@ -84,11 +84,12 @@ TEST_CASE("mirror manifest: bundles with their files, versions primary first, UR
   CHECK(first.patch.release_date == "2007-03-29");
   CHECK(first.patch.classification == "Critical");
   CHECK(first.patch.supersedes == std::vector<std::string>{"ESX-1000001"});
-  CHECK(first.patch.filename == "ESX-1000039.tgz");
-  CHECK(first.patch.md5 == "5a5d1185a283150ed7485d1fd90e1b02");
+  CHECK(first.patch.bundle_file() == "ESX-1000039.tgz");
+  CHECK(first.patch.md5() == "5a5d1185a283150ed7485d1fd90e1b02");
   CHECK(first.patch.page_url == kUrl);
-  CHECK(first.patch.download_url == "http://head-office.example/esx/3.0.1/2007-03-29_ESX-1000039/");
+  CHECK(first.patch.bundle_url() == "http://head-office.example/esx/3.0.1/2007-03-29_ESX-1000039/");
   CHECK(first.size == 1234);
+  CHECK(first.patch.bundle().size == 1234u);  // the archive upstream verified is the patch's artifact
   CHECK(first.sha256 == kSha1);
   // Ordered by path; a name with a space and a '#' cannot turn into a fragment.
   REQUIRE(first.files.size() == 3);
@@ -120,13 +121,13 @@ TEST_CASE("mirror manifest: the directory listed under a later version than its 
   const Manifest read = parse_manifest(value.dump(), kUrl, "manifest.json");
   REQUIRE(read.bundles.size() == 1);
   CHECK(read.bundles[0].patch.versions == std::vector<std::string>{"3.0.2", "3.0.1"});
-  CHECK(read.bundles[0].patch.download_url == "http://head-office.example/esx/3.0.2/2007-08-14_ESX-1001724/");
+  CHECK(read.bundles[0].patch.bundle_url() == "http://head-office.example/esx/3.0.2/2007-08-14_ESX-1001724/");
 }
 
 TEST_CASE("mirror manifest: no md5 upstream, no md5 to plan a replacement with", "[mirror][manifest]") {
   json value = manifest();
   value["versions"]["3.0.1"][0]["md5"] = "";
-  CHECK_FALSE(parse_manifest(value.dump(), kUrl, "m").bundles[0].patch.md5);
+  CHECK_FALSE(parse_manifest(value.dump(), kUrl, "m").bundles[0].patch.md5());
 }
 
 TEST_CASE("mirror manifest: told from the other kinds' documents", "[mirror][manifest]") {

@@ -46,12 +46,15 @@ TEST_CASE("dialect 1 page with one version yields the whole patch record", "[par
   CHECK(r.release_date == "2007-03-29");
   CHECK(r.classification == "Critical");
   CHECK(r.supersedes.empty());
-  CHECK(r.download_url == "http://download3.vmware.com/software/vi/ESX-1000039.tgz");
-  CHECK(r.filename == "ESX-1000039.tgz");
-  CHECK(r.md5 == "2c4fe3e1d1bdcf0a1d6d6e3f7c2e9b11");
+  CHECK(r.bundle_url() == "http://download3.vmware.com/software/vi/ESX-1000039.tgz");
+  CHECK(r.bundle_file() == "ESX-1000039.tgz");
+  CHECK(r.md5() == "2c4fe3e1d1bdcf0a1d6d6e3f7c2e9b11");
   CHECK(r.page_url == kSite + "1000039-patch.html");
   CHECK(r.warnings.empty());
-  CHECK(r.has_bundle());
+  // The patch is one artifact: the bundle archive, its md5 from the page, its size unknown until fetched.
+  REQUIRE(r.artifacts.size() == 1);
+  CHECK(r.bundle().digest == Digest{Digest::Algorithm::md5, "2c4fe3e1d1bdcf0a1d6d6e3f7c2e9b11"});
+  CHECK_FALSE(r.bundle().size);
 }
 
 TEST_CASE("dialect 1 page with one heading per version lists every version", "[parser][dialect1]") {
@@ -62,9 +65,9 @@ TEST_CASE("dialect 1 page with one heading per version lists every version", "[p
   CHECK(r.classification == "Security");
   CHECK(r.supersedes == Strings{"ESX-1000039"});  // from "It supersedes ESX-1000039;"
   // Relative "../../" link written with &#46;, an <img> before the link text.
-  CHECK(r.download_url == "http://www.vmware.com/software/vi/ESX-1001724.tgz");
-  CHECK(r.filename == "ESX-1001724.tgz");
-  CHECK(r.md5 == "7e0f4a3d9c1b2a5f6e8d7c6b5a4f3e2d");  // printed in upper case
+  CHECK(r.bundle_url() == "http://www.vmware.com/software/vi/ESX-1001724.tgz");
+  CHECK(r.bundle_file() == "ESX-1001724.tgz");
+  CHECK(r.md5() == "7e0f4a3d9c1b2a5f6e8d7c6b5a4f3e2d");  // printed in upper case
   CHECK(r.warnings.empty());
 }
 
@@ -91,21 +94,21 @@ TEST_CASE("dialect 2 table page with CRLF line ends yields the whole patch recor
   CHECK(r.release_date == "2007-10-08");
   CHECK(r.classification == "General");
   CHECK(r.supersedes == Strings{"ESX-1001724"});
-  CHECK(r.download_url == "http://www.vmware.com/download/vi/ESX-1002087.tgz");
-  CHECK(r.filename == "ESX-1002087.tgz");
-  CHECK(r.md5 == "5a5d1185a283150ed7485d1fd90e1b02");
+  CHECK(r.bundle_url() == "http://www.vmware.com/download/vi/ESX-1002087.tgz");
+  CHECK(r.bundle_file() == "ESX-1002087.tgz");
+  CHECK(r.md5() == "5a5d1185a283150ed7485d1fd90e1b02");
   CHECK(r.warnings.empty());
 }
 
 TEST_CASE("dialect 2 KB note with an empty download filename is not a bundle", "[parser][dialect2]") {
   const PatchRecord r = parse(fixture("dialect2_kb_note.html"), kSite + "1002088-patch.html");
-  CHECK_FALSE(r.has_bundle());
-  CHECK(r.download_url.empty());
-  CHECK(r.filename.empty());
+  CHECK(r.artifacts.empty());
+  CHECK(r.bundle_url().empty());
+  CHECK(r.bundle_file().empty());
   CHECK(r.id == "ESX-1002088");  // from the page title
   CHECK(r.versions == Strings{"3.0.2"});
   CHECK(r.release_date == "2007-10-08");
-  CHECK_FALSE(r.md5);
+  CHECK_FALSE(r.md5());
   CHECK(r.warnings.empty());  // no md5 is expected where there is nothing to download
 }
 
@@ -116,9 +119,9 @@ TEST_CASE("dialect 2 page in upper case with several versions, unquoted links an
   CHECK(r.release_date == "2007-11-15");  // newlines inside the tags around the cell
   CHECK(r.classification == "Critical");
   CHECK(r.supersedes == Strings{"ESX-1001724", "ESX-1002087"});
-  CHECK(r.download_url == "http://download3.vmware.com/software/vi/ESX-1002431.tgz?src=vi3&lang=en");
-  CHECK(r.filename == "ESX-1002431.tgz");
-  CHECK_FALSE(r.md5);
+  CHECK(r.bundle_url() == "http://download3.vmware.com/software/vi/ESX-1002431.tgz?src=vi3&lang=en");
+  CHECK(r.bundle_file() == "ESX-1002431.tgz");
+  CHECK_FALSE(r.md5());
   CHECK(r.warnings == Strings{"no md5 on page"});
 }
 
@@ -126,17 +129,17 @@ TEST_CASE("dialect 2 page in upper case with several versions, unquoted links an
 
 TEST_CASE("download links work with double, single and no quotes in any case", "[parser][variations]") {
   const std::string want = kSite + "ESX-1.tgz";
-  CHECK(parse(R"(<p><a href="ESX-1.tgz">Download Now</a></p>)").download_url == want);
-  CHECK(parse(R"(<P><A HREF='ESX-1.tgz'>Download Now</A></P>)").download_url == want);
-  CHECK(parse(R"(<P><A HREF=ESX-1.tgz>DOWNLOAD NOW</A></P>)").download_url == want);
-  CHECK(parse("<a\r\n  target=_blank\r\n  HREF = \" ESX-1.tgz \"\r\n>\r\n<b>Download\r\nNow</b></a>").download_url ==
+  CHECK(parse(R"(<p><a href="ESX-1.tgz">Download Now</a></p>)").bundle_url() == want);
+  CHECK(parse(R"(<P><A HREF='ESX-1.tgz'>Download Now</A></P>)").bundle_url() == want);
+  CHECK(parse(R"(<P><A HREF=ESX-1.tgz>DOWNLOAD NOW</A></P>)").bundle_url() == want);
+  CHECK(parse("<a\r\n  target=_blank\r\n  HREF = \" ESX-1.tgz \"\r\n>\r\n<b>Download\r\nNow</b></a>").bundle_url() ==
         want);
 }
 
 TEST_CASE("download links are resolved: relative, parent, root-relative and absolute", "[parser][variations]") {
   const std::string page = "http://www.vmware.com/download/vi/1-patch.html";
   auto url = [&](const std::string& href) {
-    return parse("<a href=\"" + href + "\">Download Now</a>", page).download_url;
+    return parse("<a href=\"" + href + "\">Download Now</a>", page).bundle_url();
   };
   CHECK(url("ESX-1.tgz") == "http://www.vmware.com/download/vi/ESX-1.tgz");
   CHECK(url("../../software/vi/ESX-1.tgz") == "http://www.vmware.com/software/vi/ESX-1.tgz");
@@ -147,7 +150,7 @@ TEST_CASE("download links are resolved: relative, parent, root-relative and abso
 }
 
 TEST_CASE("HTML entities in download links are decoded before resolving", "[parser][variations]") {
-  auto url = [&](const std::string& href) { return parse("<a href='" + href + "'>Download Now</a>").download_url; };
+  auto url = [&](const std::string& href) { return parse("<a href='" + href + "'>Download Now</a>").bundle_url(); };
   CHECK(url("ESX-1&#46;tgz") == kSite + "ESX-1.tgz");
   CHECK(url("ESX-1&#x2e;tgz") == kSite + "ESX-1.tgz");
   CHECK(url("get?file=ESX-1.tgz&amp;mirror=3") == kSite + "get?file=ESX-1.tgz&mirror=3");
@@ -156,15 +159,15 @@ TEST_CASE("HTML entities in download links are decoded before resolving", "[pars
 
 TEST_CASE("a link to an archive is the download when no link says Download Now", "[parser][variations]") {
   const PatchRecord r = parse(R"(<p><a href="/software/vi/ESX-1003176.tgz">Get the bundle</a></p>)");
-  CHECK(r.download_url == "http://www.vmware.com/software/vi/ESX-1003176.tgz");
+  CHECK(r.bundle_url() == "http://www.vmware.com/software/vi/ESX-1003176.tgz");
   CHECK(r.id == "ESX-1003176");
 }
 
 TEST_CASE("a download filename without a link is fetched from beside the page", "[parser][variations]") {
   const PatchRecord r = parse("<TR><TD>Download Filename:</TD><TD>ESX-1002090.tgz</TD></TR>",
                               "http://mirror.example/vi/1002090-patch.html");
-  CHECK(r.download_url == "http://mirror.example/vi/ESX-1002090.tgz");
-  CHECK(r.filename == "ESX-1002090.tgz");
+  CHECK(r.bundle_url() == "http://mirror.example/vi/ESX-1002090.tgz");
+  CHECK(r.bundle_file() == "ESX-1002090.tgz");
   CHECK(r.id == "ESX-1002090");
 }
 
@@ -172,8 +175,8 @@ TEST_CASE("a download filename cell that links to the file is read", "[parser][v
   const PatchRecord r =
       parse("<TR><TD>Download Filename:</TD><TD><A HREF='ESX-1002092.tgz'>ESX-1002092.tgz</A></TD></TR>",
             kSite + "1002092-patch.html");
-  CHECK(r.filename == "ESX-1002092.tgz");
-  CHECK(r.download_url == kSite + "ESX-1002092.tgz");
+  CHECK(r.bundle_file() == "ESX-1002092.tgz");
+  CHECK(r.bundle_url() == kSite + "ESX-1002092.tgz");
 }
 
 TEST_CASE("an empty table cell never captures the next row", "[parser][variations]") {
@@ -182,8 +185,8 @@ TEST_CASE("an empty table cell never captures the next row", "[parser][variation
       "<tr><td>Release Date:</td><td> </td></tr>\n<tr><td>Patch Classification:</td><td></td></tr>\n"
       "<tr><td>Product Versions:</td><td>ESX Server 3.0.2</td></tr>",
       kSite + "1002093-patch.html");
-  CHECK(r.filename.empty());
-  CHECK_FALSE(r.md5);
+  CHECK(r.bundle_file().empty());
+  CHECK_FALSE(r.md5());
   CHECK(r.classification.empty());
   CHECK(r.versions == Strings{"3.0.2"});
   CHECK(r.warnings == Strings{"no release date found"});
@@ -204,9 +207,9 @@ TEST_CASE("the filename cell wins over the link's name, with a warning when they
   const PatchRecord r = parse(
       "<tr><td>Download Filename:</td><td>ESX-1002087.tgz</td></tr>"
       "<a href='http://dl.example/get/ESX-1002087-b.tgz'>Download Now</a>");
-  CHECK(r.filename == "ESX-1002087.tgz");
+  CHECK(r.bundle_file() == "ESX-1002087.tgz");
   CHECK(r.id == "ESX-1002087");
-  CHECK(r.download_url == "http://dl.example/get/ESX-1002087-b.tgz");
+  CHECK(r.bundle_url() == "http://dl.example/get/ESX-1002087-b.tgz");
   CHECK(std::find(r.warnings.begin(), r.warnings.end(),
                   "download filename 'ESX-1002087.tgz' differs from the link's file 'ESX-1002087-b.tgz'") !=
         r.warnings.end());
@@ -227,7 +230,7 @@ TEST_CASE("without a filename the id comes from the link, then the heading, then
 TEST_CASE("a filename cell that is not a file name is ignored with a warning", "[parser][variations]") {
   const PatchRecord r = parse("<tr><td>Download Filename:</td><td>N/A</td></tr>", kSite + "1002091-patch.html");
   CHECK_FALSE(r.has_bundle());
-  CHECK(r.filename.empty());
+  CHECK(r.bundle_file().empty());
   CHECK(r.id == "1002091");
   CHECK(std::find(r.warnings.begin(), r.warnings.end(), "download filename 'N/A' is not a file name; ignored") !=
         r.warnings.end());
@@ -235,9 +238,9 @@ TEST_CASE("a filename cell that is not a file name is ignored with a warning", "
 
 TEST_CASE("links to javascript: or mailto: are never downloads", "[parser][variations]") {
   const PatchRecord js = parse("<a href=\"javascript:alert('ESX-1.tgz')\">Download Now</a>");
-  CHECK(js.download_url.empty());
+  CHECK(js.bundle_url().empty());
   const PatchRecord file = parse("<a href='file:///etc/passwd'>Download Now</a>");
-  CHECK(file.download_url.empty());
+  CHECK(file.bundle_url().empty());
   CHECK(std::find(file.warnings.begin(), file.warnings.end(),
                   "download link 'file:///etc/passwd' is not http(s); ignored") != file.warnings.end());
   CHECK(file.refused_download == "download link 'file:///etc/passwd' is not http(s); ignored");
@@ -306,15 +309,15 @@ TEST_CASE("text elsewhere on the page is not taken for a version", "[parser][ver
 
 TEST_CASE("md5 is kept lower-case and only when it is 32 hex digits", "[parser][md5]") {
   const std::string link = "<a href=ESX-1.tgz>Download Now</a>";
-  CHECK(parse("<p>md5sum: 5A5D1185A283150ED7485D1FD90E1B02</p>" + link).md5 == "5a5d1185a283150ed7485d1fd90e1b02");
-  CHECK(parse("<tr><td>MD5 checksum</td><td><tt>5a5d1185a283150ed7485d1fd90e1b02</tt></td></tr>" + link).md5 ==
+  CHECK(parse("<p>md5sum: 5A5D1185A283150ED7485D1FD90E1B02</p>" + link).md5() == "5a5d1185a283150ed7485d1fd90e1b02");
+  CHECK(parse("<tr><td>MD5 checksum</td><td><tt>5a5d1185a283150ed7485d1fd90e1b02</tt></td></tr>" + link).md5() ==
         "5a5d1185a283150ed7485d1fd90e1b02");
   // A 40-digit sha1 is not an md5.
   const PatchRecord sha1 = parse("<p>md5sum: 5a5d1185a283150ed7485d1fd90e1b02aaaaaaaa</p>" + link);
-  CHECK_FALSE(sha1.md5);
+  CHECK_FALSE(sha1.md5());
   CHECK(sha1.warnings.back() == "no md5 on page");
   const PatchRecord na = parse("<tr><td>md5sum:</td><td>N/A</td></tr>" + link);
-  CHECK_FALSE(na.md5);
+  CHECK_FALSE(na.md5());
   CHECK(na.warnings.back() == "md5 'N/A' is not 32 hex digits; ignored");
 }
 
@@ -368,8 +371,8 @@ TEST_CASE("a changed page layout that the built-in rules miss is read after over
   const PatchRecord before = parse(html, page);
   CHECK(before.versions.empty());
   CHECK_FALSE(before.release_date);
-  CHECK_FALSE(before.md5);
-  CHECK(before.download_url == "http://www.vmware.com/software/vi/ESX-1003176.tgz");
+  CHECK_FALSE(before.md5());
+  CHECK(before.bundle_url() == "http://www.vmware.com/software/vi/ESX-1003176.tgz");
 
   RuleSpec spec = RuleSpec::vi3();
   spec.patterns["release_date"] = {R"(<dt>\s*Published\s*</dt>\s*<dd>([^<]*))"};
@@ -381,7 +384,7 @@ TEST_CASE("a changed page layout that the built-in rules miss is read after over
   CHECK(after.id == "ESX-1003176");
   CHECK(after.versions == Strings{"3.5.0"});
   CHECK(after.release_date == "2008-01-10");
-  CHECK(after.md5 == "0123456789abcdef0123456789abcdef");
+  CHECK(after.md5() == "0123456789abcdef0123456789abcdef");
   CHECK(after.classification == "Important");
   CHECK(after.warnings.empty());
 }
@@ -447,7 +450,7 @@ TEST_CASE("a 5 MB page is parsed quickly and correctly", "[parser][robustness]")
   CHECK(r.id == "ESX-1002087");
   CHECK(r.versions == Strings{"3.0.2"});
   CHECK(r.release_date == "2007-10-08");
-  CHECK(r.md5 == "5a5d1185a283150ed7485d1fd90e1b02");
+  CHECK(r.md5() == "5a5d1185a283150ed7485d1fd90e1b02");
   CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < 3000);
 }
 

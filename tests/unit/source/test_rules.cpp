@@ -82,14 +82,14 @@ TEST_CASE("a spec that leaves a rule out keeps the built-in patterns for it", "[
                         "http://h/d/1-patch.html");
   CHECK(record.versions == std::vector<std::string>{"3.0.1"});
   CHECK(record.release_date == "2007-03-29");
-  CHECK(record.md5 == "0123456789abcdef0123456789abcdef");
+  CHECK(record.md5() == "0123456789abcdef0123456789abcdef");
 }
 
 TEST_CASE("an empty pattern list switches a rule off", "[rules]") {
   Rules rules(with("md5", {}));
   const PatchRecord record = parse_detail_page(
       rules, "<p>md5sum: 0123456789abcdef0123456789abcdef</p><a href=x.tgz>Download Now</a>", "http://h/1-patch.html");
-  CHECK_FALSE(record.md5);
+  CHECK_FALSE(record.md5());
 }
 
 TEST_CASE("rules match case-insensitively", "[rules]") {

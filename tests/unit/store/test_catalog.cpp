@@ -29,9 +29,7 @@ PatchRecord sample_patch(const std::string& id, std::vector<std::string> version
   p.release_date = std::move(date);
   p.classification = "Critical";
   p.supersedes = {"ESX-1000001", "ESX-1000002"};
-  p.download_url = "http://vendor.example/software/vi/" + id + ".tgz";
-  p.filename = id + ".tgz";
-  p.md5 = "5a5d1185a283150ed7485d1fd90e1b02";
+  p.set_bundle("http://vendor.example/software/vi/" + id + ".tgz", id + ".tgz", "5a5d1185a283150ed7485d1fd90e1b02");
   p.page_url = "http://vendor.example/download/vi/" + id.substr(4) + "-patch.html";
   return p;
 }
@@ -161,7 +159,7 @@ TEST_CASE("catalog: a patch round-trips with its versions, date, class, supersed
   CHECK(*back == p);
 
   PatchRecord undated = sample_patch("ESX-1002425", {"3.0.2"}, std::nullopt);
-  undated.md5.reset();
+  undated.bundle().digest.reset();
   undated.supersedes.clear();
   undated.classification.clear();
   catalog.upsert_patch(undated, 100);
@@ -170,7 +168,7 @@ TEST_CASE("catalog: a patch round-trips with its versions, date, class, supersed
 
   // A page that changed: new versions replace the old ones, the bundle row is kept.
   p.versions = {"3.0.1"};
-  p.md5 = "0123456789abcdef0123456789abcdef";
+  p.bundle().digest = Digest{Digest::Algorithm::md5, "0123456789abcdef0123456789abcdef"};
   catalog.upsert_patch(p, 200);
   CHECK(*catalog.patch("ESX-1001724") == p);
   REQUIRE(catalog.bundle("ESX-1001724"));
@@ -421,9 +419,7 @@ TEST_CASE("catalog: a KB note is a patch without a bundle row, and a placed bund
   Database db(tmp / "state.db", Database::Mode::read_write);
   Catalog catalog(db);
   PatchRecord note = sample_patch("ESX-1003176", {"3.0.2"});
-  note.download_url.clear();
-  note.filename.clear();
-  note.md5.reset();
+  note.artifacts.clear();
   catalog.upsert_patch(note, 100);
   CHECK(catalog.patch("ESX-1003176"));
   CHECK_FALSE(catalog.bundle("ESX-1003176"));

@@ -28,9 +28,7 @@ PatchRecord sample_patch(const std::string& id, std::vector<std::string> version
   p.id = id;
   p.versions = std::move(versions);
   p.release_date = "2007-03-29";
-  p.download_url = "http://vendor.example/software/vi/" + id + ".tgz";
-  p.filename = id + ".tgz";
-  p.md5 = "5a5d1185a283150ed7485d1fd90e1b02";
+  p.set_bundle("http://vendor.example/software/vi/" + id + ".tgz", id + ".tgz", "5a5d1185a283150ed7485d1fd90e1b02");
   p.page_url = "http://vendor.example/download/vi/" + id.substr(4) + "-patch.html";
   return p;
 }

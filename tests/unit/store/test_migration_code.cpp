@@ -90,8 +90,8 @@ TEST_CASE(
     CHECK(detail["versions"][0] == "3.0.1");
 
     CHECK(catalog.patch("ESX-1")->page_url == page);
-    CHECK(catalog.patch("ESX-1")->download_url == "http://h.example/ESX-1.tgz?t={t}");
-    CHECK(catalog.patch("ESX-2")->download_url == "http://h.example/ESX-2.tgz");
+    CHECK(catalog.patch("ESX-1")->bundle_url() == "http://h.example/ESX-1.tgz?t={t}");
+    CHECK(catalog.patch("ESX-2")->bundle_url() == "http://h.example/ESX-2.tgz");
     CHECK(catalog.bundle("ESX-1")->layout == BundleLayout::nested);
     CHECK(catalog.bundle("ESX-2")->layout == BundleLayout::flat);
     CHECK(catalog.bundle("ESX-2")->last_error == "download failed: HTTP 503 from http://h.example/ESX-2.tgz?t=***");
