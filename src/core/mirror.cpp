@@ -257,9 +257,8 @@ class BundleMirror {
       std::optional<bundle::UnpackResult> streamed = job.stream->finish(response.digests.md5);
       // Without an md5 on the page, the archive's own checks are all there is; libarchive skips the gzip CRC.
       const PatchRecord& patch = job.planned->patch;
-      if (!patch.md5())
-        bundle::verify_gzip(job.archive,
-                            patch.bundle().relative_path.empty() ? patch.id : patch.bundle().relative_path);
+      const std::string& name = patch.bundle().relative_path;
+      if (!patch.md5()) bundle::verify_gzip(job.archive, name.empty() ? patch.id : name);
       if (streamed) return std::move(*streamed);
       std::error_code ignored;
       fs::remove_all(job.unpack_dir, ignored);

@@ -1,6 +1,5 @@
 // `esxmirror prune`: the order of one run over every ContentKind (see prune.hpp).
 #include "esxmirror/core/prune.hpp"
-#include "esxmirror/core/notices.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "esxmirror/core/error.hpp"
+#include "esxmirror/core/notices.hpp"
 #include "esxmirror/core/run_lock.hpp"
 #include "esxmirror/publish/repository_index.hpp"
 #include "esxmirror/store/database.hpp"

@@ -48,9 +48,8 @@ void check_header(const std::filesystem::path& path) {
   in.read(header, sizeof header);
   if (size < 100 || in.gcount() != sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
     throw util::StorageError(
-        fmt::format("state database {} is damaged (not a whole SQLite database file, {} "
-                    "bytes): {}",
-                    path.string(), size, recovery_hint(path)));
+        fmt::format("state database {} is damaged (not a whole SQLite database file, {} bytes): {}", path.string(),
+                    size, recovery_hint(path)));
   }
 }
 
@@ -191,8 +190,7 @@ Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
     if (version > newest) migrate();  // reports the newer schema clearly
     if (version < newest) {
       throw util::StorageError(
-          fmt::format("state database {} has schema {} (this build: {}); run "
-                      "`esxmirror sync` once to upgrade it",
+          fmt::format("state database {} has schema {} (this build: {}); run `esxmirror sync` once to upgrade it",
                       path.string(), version, newest));
     }
   } else {

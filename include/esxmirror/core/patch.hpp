@@ -7,8 +7,9 @@
 
 namespace esxmirror {
 
-// What an artifact's bytes must hash to: md5 for a legacy bundle (the page's md5sum), sha-256 for a
-// depot VIB and for each file an upstream esxmirror serves.
+// What an artifact's bytes must hash to: md5 for a legacy bundle (the page's md5sum); sha-256 where a
+// source states one (the depot's VIBs and an upstream's files carry theirs in their own rows, see
+// ARCHITECTURE.md "The patch model").
 struct Digest {
   enum class Algorithm { md5, sha256 };
   Algorithm algorithm = Algorithm::md5;
@@ -19,7 +20,7 @@ struct Digest {
 // One file a patch is fetched as.
 struct Artifact {
   std::string url;                    // absolute, stored form (util::Secrets)
-  std::string relative_path;          // its name where the patch is placed: "ESX-1000039.tgz", "ESX-1000039/x.rpm"
+  std::string relative_path;          // its file name where the patch is placed: "ESX-1000039.tgz"
   std::optional<std::uint64_t> size;  // when the source states it
   std::optional<Digest> digest;       // when the source states it
 
