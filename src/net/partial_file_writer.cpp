@@ -16,8 +16,9 @@ namespace {
 constexpr std::size_t kHashChunk = 1u << 20;  // reading a partial's prefix to hash it
 }
 
-PartialFileWriter::PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests, bool durable)
-    : file_(std::move(file)), part_(partial_path(file_)), hasher_(digests), durable_(durable) {}
+PartialFileWriter::PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests, bool durable,
+                                     util::SerialWorker* hash_lane)
+    : file_(std::move(file)), part_(partial_path(file_)), hasher_(digests, hash_lane), durable_(durable) {}
 
 PartialFileWriter::~PartialFileWriter() { close(); }
 
@@ -109,13 +110,17 @@ WriterResult PartialFileWriter::append(const char* data, std::size_t size) {
 
 WriterResult PartialFileWriter::commit() {
   if (!fd_.valid()) return {WriterResult::Kind::io_error, "cannot write " + part_.string() + ": not open"};
+  try {
+    digests_ = hasher_.finish();  // waits for the hash lane
+  } catch (const std::exception& e) {
+    return {WriterResult::Kind::io_error, "cannot hash " + part_.string() + ": " + e.what()};
+  }
   if (durable_ && ::fsync(fd_.get()) != 0) return io_error("cannot write");
   if (fd_.close() != 0) return io_error("cannot write");
   std::error_code ec;
   std::filesystem::rename(part_, file_, ec);
   if (ec) return {WriterResult::Kind::io_error, "cannot rename to " + file_.string() + ": " + ec.message()};
   remove_partial_record(file_);
-  digests_ = hasher_.finish();
   return {};
 }
 

@@ -2,15 +2,15 @@
 // The one owner of a file request's body on disk: "<file>.part" and its resume record
 // ("<file>.part.meta", see partial_file.hpp), from opening or resuming it to the rename to `file`.
 // Bytes go to the file as they arrive (a reader following the partial sees them at once), hashed on the
-// way; only commit() makes `file` appear, complete and fsynced.
+// way (on a hash lane when given one); only commit() makes `file` appear, complete and fsynced.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 
 #include "esxmirror/net/transfer.hpp"
-#include "esxmirror/util/hash.hpp"
 #include "esxmirror/util/unique_fd.hpp"
+#include "net/hash_lanes.hpp"
 
 namespace esxmirror::net::detail {
 
@@ -27,7 +27,9 @@ struct WriterResult {
 class PartialFileWriter {
  public:
   // durable = false: commit() skips the fsync (the caller syncs the file system before it relies on the file).
-  PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests, bool durable = true);
+  // hash_lane: where the bytes are hashed (null: on the writing thread).
+  PartialFileWriter(std::filesystem::path file, util::StreamHasher::Algorithms digests, bool durable = true,
+                    util::SerialWorker* hash_lane = nullptr);
   ~PartialFileWriter();  // close(): the partial and its record stay resumable
   PartialFileWriter(const PartialFileWriter&) = delete;
   PartialFileWriter& operator=(const PartialFileWriter&) = delete;
@@ -71,7 +73,7 @@ class PartialFileWriter {
 
   std::filesystem::path file_;
   std::filesystem::path part_;
-  util::StreamHasher hasher_;
+  DeferredHasher hasher_;
   util::Digests digests_;
   util::UniqueFd fd_;
   bool durable_ = true;

@@ -139,7 +139,7 @@ void Attempt::configure(std::uint64_t rate_share) {
     case RequestKind::file: {
       // Bundles: the bytes as stored, never a transfer-decoded variant (checksums are of the file).
       setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-      writer = std::make_unique<PartialFileWriter>(req.file, req.digests, req.durable);
+      writer = std::make_unique<PartialFileWriter>(req.file, req.digests, req.durable, &engine->hash_lanes.next());
       if (auto resume = PartialFileWriter::resumable(req.file, util::mask_url(req.url), req.expected_size)) {
         resume_offset = resume->offset;
         range = std::to_string(resume->offset) + "-";

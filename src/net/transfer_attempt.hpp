@@ -12,6 +12,7 @@
 
 #include "esxmirror/net/transfer.hpp"
 #include "net/curl_handles.hpp"
+#include "net/hash_lanes.hpp"
 #include "net/partial_file_writer.hpp"
 #include "net/response_classifier.hpp"
 #include "net/response_headers.hpp"
@@ -26,6 +27,7 @@ struct EngineShared {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> body_bytes{0};
   std::atomic<std::uint64_t> connections{0};
+  HashLanes hash_lanes{HashLanes::for_this_machine()};  // where file bodies are hashed (run()'s thread picks)
 
   // The process-wide flag a SIGINT/SIGTERM handler sets (NetworkSettings::stop_flag), latched in `stop`.
   bool stop_requested();
