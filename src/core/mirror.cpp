@@ -166,7 +166,11 @@ class BundleMirror {
     fs::remove_all(job.unpack_dir, ignored);
     job.stream = std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir,
                                                    job.planned->patch.bundle().relative_path, settings_.limits);
-    engine_.add({index, job.planned->patch.bundle().url, {}, job.archive});
+    net::Request request{index, job.planned->patch.bundle().url, {}, job.archive};
+    // The archive is a step in staging, never trusted after a crash (the next run fetches it again): no
+    // fsync. What is kept is the placed tree, synced before its rename (a kept archive with it).
+    request.durable = false;
+    engine_.add(std::move(request));
   }
 
   static bool is_html(const net::Response& response) {
