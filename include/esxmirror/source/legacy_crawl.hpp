@@ -3,6 +3,7 @@
 // conditionally, into patch records. Pure: it reads through a Fetcher and what earlier runs kept (its
 // memory, handed in), and returns what it read; core records it in the catalog.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -59,6 +60,10 @@ struct CrawlResult {
   std::uint64_t pages_not_modified = 0;  // answered 304
 };
 
+// Called for each patch of CrawlResult::patches, in that order, as soon as it is known (every page
+// linked before it answered), while later pages may still be in flight.
+using PatchFound = std::function<void(const PatchRecord&)>;
+
 // Reads the index (unless `index` is its response already, read by the caller to tell the source's kind)
 // and the detail pages it links to: pages never seen, pages whose patch is not settled, every page when
 // the index changed, and a rolling slice of the settled ones (the least recently checked first); the
@@ -68,6 +73,6 @@ struct CrawlResult {
 // and Error(interrupted) when the run is being stopped while it is read.
 CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, const CrawlMemory& memory,
                               const util::Secrets& secrets, Fetcher& fetcher,
-                              std::optional<net::Response> index = std::nullopt);
+                              std::optional<net::Response> index = std::nullopt, const PatchFound& on_patch = {});
 
 }  // namespace esxmirror::source

@@ -163,10 +163,72 @@ net::Response read_index_with_known_pages(const CrawlPolicy& policy, const Crawl
   return index;
 }
 
+// Turns the links, in index order, into the result's patches as soon as every link before them has
+// been answered (or was not asked), so that a patch can be handed on while later pages are still in
+// flight and the first page listing an id still wins.
+class RecordsInLinkOrder {
+ public:
+  RecordsInLinkOrder(const CrawlPolicy& policy, const CrawlMemory& memory, const std::vector<std::string>& links,
+                     const std::map<std::string, PatchRecord>& fresh, const PatchFound& on_patch, CrawlResult& result)
+      : policy_(policy), memory_(memory), links_(links), fresh_(fresh), on_patch_(on_patch), result_(result) {}
+
+  void expect(const std::string& url) { ++unanswered_[url]; }
+  void answered(const std::string& url) {
+    if (auto it = unanswered_.find(url); it != unanswered_.end() && --it->second == 0) unanswered_.erase(it);
+  }
+
+  // Takes every link from the cursor on whose page is settled for this run.
+  void advance() {
+    for (; next_ < links_.size() && !unanswered_.count(links_[next_]); ++next_) take(links_[next_]);
+  }
+
+  // KB notes are listed (`list`, index.html) so operators see the vendor's notes, but never planned; a
+  // note never takes the place of a bundle of the same name.
+  void finish() {
+    advance();
+    for (const PatchRecord* note : kb_notes_) {
+      if (seen_ids_.insert(note->id).second) result_.fresh.push_back(*note);
+    }
+  }
+
+ private:
+  // Fresh bodies win over what earlier runs saw; pages not asked keep their last record.
+  void take(const std::string& link) {
+    auto fresh_record = fresh_.find(link);
+    bool is_fresh = fresh_record != fresh_.end();
+    auto known = memory_.pages.find(link);
+    if (!is_fresh && known == memory_.pages.end()) return;
+    const PatchRecord& record = is_fresh ? fresh_record->second : known->second.record;
+    if (!record.has_bundle()) {
+      if (note_page_without_bundle(policy_, link, record, is_fresh, result_) && is_fresh) kb_notes_.push_back(&record);
+      return;
+    }
+    if (!seen_ids_.insert(record.id).second) {
+      result_.warnings.push_back(fmt::format("patch {} is listed on more than one page; using the first", record.id));
+      return;
+    }
+    if (is_fresh) result_.fresh.push_back(record);
+    result_.patches.push_back(record);
+    if (on_patch_) on_patch_(record);
+  }
+
+  const CrawlPolicy& policy_;
+  const CrawlMemory& memory_;
+  const std::vector<std::string>& links_;
+  const std::map<std::string, PatchRecord>& fresh_;
+  const PatchFound& on_patch_;
+  CrawlResult& result_;
+  std::map<std::string, int> unanswered_;  // url -> requests for it not answered yet
+  std::size_t next_ = 0;                   // links_[next_] is the first not taken
+  std::set<std::string> seen_ids_;
+  std::vector<const PatchRecord*> kb_notes_;
+};
+
 }  // namespace
 
 CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, const CrawlMemory& memory,
-                              const util::Secrets& secrets, Fetcher& fetcher, std::optional<net::Response> index) {
+                              const util::Secrets& secrets, Fetcher& fetcher, std::optional<net::Response> index,
+                              const PatchFound& on_patch) {
   CrawlResult result;
   std::map<std::string, net::Response> answered;  // page url -> its response, asked with the index
   net::Response index_response = read_index_with_known_pages(policy, memory, fetcher, std::move(index), answered);
@@ -181,6 +243,8 @@ CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, con
     if (!answered.count(check[tag])) requests.push_back(page_request(tag, check[tag], memory));
   }
   std::map<std::string, PatchRecord> fresh;  // page url -> record parsed from a new body this run
+  RecordsInLinkOrder records(policy, memory, links, fresh, on_patch, result);
+  for (const std::string& url : check) records.expect(url);
   auto take_page = [&](const std::string& url, net::Response&& r) {
     auto page = memory.pages.find(url);
     if (r.outcome == net::Outcome::not_modified && page != memory.pages.end()) {
@@ -196,39 +260,19 @@ CrawlResult crawl_legacy_site(const Rules& rules, const CrawlPolicy& policy, con
       ++result.page_failures;
       result.warnings.push_back(fmt::format("cannot read patch page {}: {}", util::mask_url(url), r.error));
     }
+    records.answered(url);
   };
   for (const std::string& url : check) {
     if (auto early = answered.extract(url)) take_page(url, std::move(early.mapped()));
   }
+  records.advance();
   if (!requests.empty()) {
-    fetcher.fetch(std::move(requests), [&](net::Response&& r) { take_page(check[r.tag], std::move(r)); });
+    fetcher.fetch(std::move(requests), [&](net::Response&& r) {
+      take_page(check[r.tag], std::move(r));
+      records.advance();
+    });
   }
-
-  // Records: fresh bodies win over what earlier runs saw; pages not asked keep their last record.
-  std::set<std::string> seen_ids;
-  std::vector<const PatchRecord*> kb_notes;
-  for (const std::string& link : links) {
-    auto fresh_record = fresh.find(link);
-    bool is_fresh = fresh_record != fresh.end();
-    auto known = memory.pages.find(link);
-    if (!is_fresh && known == memory.pages.end()) continue;
-    const PatchRecord& record = is_fresh ? fresh_record->second : known->second.record;
-    if (!record.has_bundle()) {
-      if (note_page_without_bundle(policy, link, record, is_fresh, result) && is_fresh) kb_notes.push_back(&record);
-      continue;
-    }
-    if (!seen_ids.insert(record.id).second) {
-      result.warnings.push_back(fmt::format("patch {} is listed on more than one page; using the first", record.id));
-      continue;
-    }
-    if (is_fresh) result.fresh.push_back(record);
-    result.patches.push_back(record);
-  }
-  // KB notes are listed (`list`, index.html) so operators see the vendor's notes, but never planned; a
-  // note never takes the place of a bundle of the same name.
-  for (const PatchRecord* note : kb_notes) {
-    if (seen_ids.insert(note->id).second) result.fresh.push_back(*note);
-  }
+  records.finish();
   return result;
 }
 

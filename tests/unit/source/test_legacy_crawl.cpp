@@ -73,6 +73,28 @@ CrawlMemory remember(const CrawlResult& crawl, std::int64_t checked_at, CrawlMem
   return memory;
 }
 
+// Answers each round of requests in the order given (in reverse, or as asked), logging "page <url>" as
+// each answer is handed to the crawl.
+class OrderedFetcher final : public Fetcher {
+ public:
+  OrderedFetcher(FakeFetcher& site, bool reverse, std::vector<std::string>& log)
+      : site_(site), reverse_(reverse), log_(log) {}
+  void fetch(std::vector<net::Request> requests, const std::function<void(net::Response&&)>& done) override {
+    std::vector<net::Response> answers;
+    site_.fetch(std::move(requests), [&](net::Response&& r) { answers.push_back(std::move(r)); });
+    if (reverse_) std::reverse(answers.begin(), answers.end());
+    for (net::Response& r : answers) {
+      log_.push_back("page " + r.url);
+      done(std::move(r));
+    }
+  }
+
+ private:
+  FakeFetcher& site_;
+  bool reverse_;
+  std::vector<std::string>& log_;
+};
+
 // True when the request carries no validators (If-None-Match, If-Modified-Since): a full GET.
 bool unconditional(const net::Request& r) { return r.conditional.etag.empty() && r.conditional.last_modified.empty(); }
 
@@ -226,4 +248,40 @@ TEST_CASE("legacy crawl: a secret in the source's URLs is returned in its stored
   REQUIRE(crawl.patches.size() == 1);
   CHECK(crawl.links == std::vector<std::string>{base + "1001-patch.html"});
   CHECK(crawl.patches[0].bundle_url() == base + "ESX-1001.tgz");
+}
+
+TEST_CASE(
+    "legacy crawl: each patch is handed on as soon as every page linked before it is answered, in link order, the "
+    "first page of an id winning",
+    "[crawl]") {
+  FakeFetcher fetcher = site(3);
+  // A fourth page, linked last, shows ESX-1002 again.
+  fetcher.documents[kSite + "1004-patch.html"] = {detail_page(2), "\"p4\""};
+  std::string& index = fetcher.documents[kIndex].body;
+  index.insert(index.find("</body>"), "<a href=\"1004-patch.html\">ESX-1002 again</a>");
+  const bool reverse = GENERATE(false, true);
+  std::vector<std::string> log;
+  OrderedFetcher ordered(fetcher, reverse, log);
+  CrawlResult crawl = crawl_legacy_site(vi3(), policy(), {}, util::Secrets{}, ordered, std::nullopt,
+                                        [&](const PatchRecord& patch) { log.push_back("patch " + patch.id); });
+
+  std::vector<std::string> handed;
+  for (const std::string& line : log) {
+    if (line.rfind("patch ", 0) == 0) handed.push_back(line.substr(6));
+  }
+  CHECK(handed == std::vector<std::string>{"ESX-1001", "ESX-1002", "ESX-1003"});
+  REQUIRE(crawl.patches.size() == 3);
+  for (std::size_t i = 0; i < handed.size(); ++i) CHECK(crawl.patches[i].id == handed[i]);
+  CHECK(std::count(crawl.warnings.begin(), crawl.warnings.end(),
+                   "patch ESX-1002 is listed on more than one page; using the first") == 1);
+  auto at = [&](const std::string& line) { return std::find(log.begin(), log.end(), line) - log.begin(); };
+  if (!reverse) {
+    // Answered in link order: each patch goes before the next page is even looked at.
+    CHECK(at("patch ESX-1001") < at("page " + page_url(2)));
+    CHECK(at("patch ESX-1002") < at("page " + page_url(3)));
+  } else {
+    // The first link answered last: nothing is handed on before it.
+    CHECK(at("patch ESX-1001") > at("page " + page_url(1)));
+    CHECK(at("patch ESX-1001") > at("page " + kSite + "1004-patch.html"));
+  }
 }
