@@ -65,41 +65,39 @@ void check_source(const SyncSettings& settings) {
   }
 }
 
-DiscoverResult discover(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
-                        std::int64_t now, std::optional<net::Response> prefetched) {
+DiscoverResult read_source(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
+                           std::optional<net::Response> prefetched, const source::PatchFound& on_patch) {
   check_source(settings);
   source::CrawlPolicy policy{settings.network.secrets.stored(settings.source_url), settings.allowed_hosts,
                              settings.versions, settings.revalidate_window_runs, settings.revalidate_min_pages};
-  const std::map<std::string, store::PageRow> pages = catalog.pages();
-  EngineFetcher fetcher(settings.network, settings.retry, settings.page_jobs);
   DiscoverResult result;
+  result.known_pages = catalog.pages();
+  source::CrawlMemory memory = crawl_memory(policy.index_url, result.known_pages, catalog);
+  EngineFetcher fetcher(settings.network, settings.retry, settings.page_jobs);
   if (prefetched) result.requests += static_cast<std::uint64_t>(prefetched->attempts);
-  source::CrawlResult crawl = source::crawl_legacy_site(rules, policy, crawl_memory(policy.index_url, pages, catalog),
-                                                        settings.network.secrets, fetcher, std::move(prefetched));
+  result.crawl = source::crawl_legacy_site(rules, policy, memory, settings.network.secrets, fetcher,
+                                           std::move(prefetched), on_patch);
   result.requests += fetcher.requests();
+  return result;
+}
 
+void record_discovery(const DiscoverResult& found, store::Catalog& catalog, std::int64_t now) {
   // Recorded in one transaction: the documents as they were answered, then what the fresh ones said.
   store::Database::Transaction transaction(catalog.database());
   auto save = [&](const source::CrawlResult::Read& read, const std::string& extracted) {
     if (read.changed) {
       catalog.save_page({read.url, read.validators.etag, read.validators.last_modified, now, now, extracted});
-    } else if (auto known = pages.find(read.url); known != pages.end()) {
+    } else if (auto known = found.known_pages.find(read.url); known != found.known_pages.end()) {
       store::PageRow row = known->second;
       row.checked_at = now;
       catalog.save_page(row);
     }
   };
+  const source::CrawlResult& crawl = found.crawl;
   for (const auto& [read, record] : crawl.pages) save(read, record ? to_json(*record).dump() : std::string());
   save(*crawl.index, json(crawl.links).dump());
   for (const PatchRecord& record : crawl.fresh) catalog.upsert_patch(record, now);
   transaction.commit();
-
-  result.patches = std::move(crawl.patches);
-  result.warnings = std::move(crawl.warnings);
-  result.page_failures = crawl.page_failures;
-  result.pages_fetched = crawl.pages_fetched;
-  result.pages_not_modified = crawl.pages_not_modified;
-  return result;
 }
 
 }  // namespace esxmirror

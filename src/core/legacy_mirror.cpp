@@ -1,7 +1,10 @@
 #include "esxmirror/core/legacy_mirror.hpp"
 
 #include <filesystem>
+#include <set>
+#include <string_view>
 
+#include "esxmirror/bundle/placement.hpp"
 #include "esxmirror/core/apply_plan.hpp"
 #include "esxmirror/core/discover.hpp"
 #include "esxmirror/core/mirror.hpp"
@@ -27,26 +30,63 @@ std::optional<std::uint64_t> known_size(const PlannedPatch& planned,
   return static_cast<std::uint64_t>(*row->second.size);
 }
 
+// A copy may already be in place under the patch's final name (the state was lost): apply_plan adopts it.
+bool may_be_adopted(const SyncSettings& settings, const PlannedPatch& planned) {
+  std::error_code ignored;
+  const fs::path primary =
+      fs::path(planned.versions.front()) / bundle::bundle_dir_name(planned.patch.release_date, planned.patch.id);
+  return fs::symlink_status(settings.dest / primary, ignored).type() != fs::file_type::not_found;
+}
+
 }  // namespace
 
 int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rules, store::Catalog& catalog,
                          RunReport& report, const util::Clock& clock, std::optional<net::Response> index) {
-  std::int64_t now = util::to_unix(clock.now());
-  DiscoverResult found = discover(settings, rules, catalog, now, std::move(index));
-  for (std::string& warning : found.warnings) warn(settings, report, std::move(warning));
-  report.requests += found.requests;
-  report.pages_fetched += found.pages_fetched;
-  report.pages_not_modified += found.pages_not_modified;
-
+  constexpr std::string_view kUndated = "no parseable release date";
+  const std::int64_t now = util::to_unix(clock.now());
+  // Read before the crawl: from its first page on, the catalog is written only on the placement thread.
   const DiskState disk = reconcile_disk(settings, catalog, now);
-  const std::map<std::string, store::BundleRow> bundles = catalog.bundles();
-  std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, found.patches, bundles, disk, now));
+  const PlanInput before = plan_input(settings, {}, catalog.bundles(), disk, now);
   MirrorContext context{settings, catalog, report, clock, disk.placed_versions};
-  warn_undated(plan, context, "no parseable release date");
-  std::vector<PlannedPatch> to_fetch =
-      apply_plan(plan, context, [&](const PlannedPatch& planned) { return known_size(planned, bundles); });
-  mirror_bundles(to_fetch, context);
-  return found.page_failures;
+  BundleMirror bundles(context);
+
+  // A patch to fetch starts as soon as its page is read, while later pages are still on the wire. Adopting
+  // a copy already in place, linking and reporting wait for the whole crawl, as do patches the catalog
+  // holds no row for yet: their row is written first.
+  std::set<std::string> started;
+  auto start_early = [&](const PatchRecord& record) {
+    if (settings.dry_run) return;
+    std::optional<PlannedPatch> planned = plan_patch(record, before);
+    if (!planned || (planned->action != Action::fetch && planned->action != Action::replace)) return;
+    if (planned->action == Action::fetch && may_be_adopted(settings, *planned)) return;
+    started.insert(record.id);
+    bundles.post([&, planned = *planned] {
+      catalog.upsert_patch(planned.patch, now);  // the bundle's row refers to it
+      warn_undated({planned}, context, kUndated);
+    });
+    bundles.add(std::move(*planned));
+  };
+  DiscoverResult found = read_source(settings, rules, catalog, std::move(index), start_early);
+  report.requests += found.requests;
+  report.pages_fetched += found.crawl.pages_fetched;
+  report.pages_not_modified += found.crawl.pages_not_modified;
+
+  std::vector<PlannedPatch> to_fetch;
+  bundles.call([&] {
+    record_discovery(found, catalog, now);
+    for (std::string& warning : found.crawl.warnings) warn(settings, report, std::move(warning));
+    std::vector<PatchRecord> rest;
+    for (const PatchRecord& patch : found.crawl.patches) {
+      if (!started.count(patch.id)) rest.push_back(patch);
+    }
+    const std::map<std::string, store::BundleRow> rows = catalog.bundles();
+    std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, std::move(rest), rows, disk, now));
+    warn_undated(plan, context, kUndated);
+    to_fetch = apply_plan(plan, context, [&](const PlannedPatch& planned) { return known_size(planned, rows); });
+  });
+  for (PlannedPatch& planned : to_fetch) bundles.add(std::move(planned));
+  bundles.finish();
+  return found.crawl.page_failures;
 }
 
 }  // namespace esxmirror

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,7 +34,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 struct InFlight {
-  const PlannedPatch* planned = nullptr;
+  PlannedPatch planned;
   fs::path archive;                         // where the download lands (complete)
   fs::path unpack_dir;                      // staging directory it unpacks into
   std::unique_ptr<StreamingUnpack> stream;  // unpacks while the bytes arrive
@@ -108,65 +110,132 @@ void remove_stale(const fs::path& dest, const std::optional<std::string>& old_pa
 // How many finished downloads may wait for the disk before the transfer thread waits too.
 constexpr std::size_t kPlacementBacklogPerJob = 2;
 
-// The transfer thread only runs curl and decides whether a download must be fetched again; everything
-// that touches the disk or the catalog for a bundle (finishing the unpack, fsync, rename, links, rows,
-// the report) runs on one placement thread, in order, while the next downloads are already on the wire.
-class BundleMirror {
+}  // namespace
+
+// Three threads: the caller's adds bundles (while it may still be reading pages); the transfer thread
+// only runs curl and decides whether a download must be fetched again; everything that touches the disk
+// or the catalog for a bundle (finishing the unpack, fsync, rename, links, rows, the report) runs on one
+// placement thread, in order, with whatever else the caller hands it, while the next downloads are
+// already on the wire.
+class BundleMirror::Impl {
  public:
-  explicit BundleMirror(MirrorContext& context)
+  explicit Impl(MirrorContext& context)
       : context_(context), settings_(context.settings), engine_(settings_.network, settings_.retry, settings_.jobs) {}
 
-  void run(const std::vector<PlannedPatch>& work) {
-    fs::create_directories(settings_.staging_dir());
-    in_flight_.resize(work.size());
-    for (std::size_t i = 0; i < work.size(); ++i) {
-      in_flight_[i].planned = &work[i];
-      in_flight_[i].archive = archive_path(settings_, work[i].patch.id);
-      in_flight_[i].unpack_dir = settings_.staging_dir() / (work[i].patch.id + ".unpack");
-      waiting_.push_back(i);
-    }
+  // What was added is transferred and settled first (an error ending the run is the caller's to report).
+  ~Impl() {
+    release_transfers();
+    ticker_ = {};
+  }
+
+  void add(PlannedPatch planned) {
+    std::lock_guard lock(mutex_);
+    if (!transfers_.joinable()) start_transfers();
+    InFlight& job = in_flight_.emplace_back();
+    job.planned = std::move(planned);
+    job.archive = archive_path(settings_, job.planned.patch.id);
+    job.unpack_dir = settings_.staging_dir() / (job.planned.patch.id + ".unpack");
+    waiting_.push_back(in_flight_.size() - 1);
+    ++added_;
     // The engine gets `jobs` bundles at a time, each with its unpack worker following it.
-    for (int i = 0; i < settings_.jobs; ++i) start_next();
-    std::jthread ticker;
-    if (settings_.on_progress) ticker = std::jthread([&](std::stop_token stop) { report_progress(stop, work.size()); });
-    const std::size_t backlog = kPlacementBacklogPerJob * static_cast<std::size_t>(settings_.jobs);
-    engine_.run([&](net::Response&& response) {
-      placing_.rethrow_if_failed();  // a storage error ends the run as it would have on this thread
-      if (fetch_again(response)) return;
-      if (response.outcome != net::Outcome::aborted) context_.report.bytes_downloaded += response.bytes;
-      placing_.wait_below(backlog);
-      InFlight& job = in_flight_[response.tag];
-      placing_.post([this, &job, r = std::move(response)] { settle(job, r); });
-      start_next();
+    if (active_ < settings_.jobs) start_next();
+  }
+
+  void post(std::function<void()> task) { placing_.post(std::move(task)); }
+
+  void call(const std::function<void()>& task) {
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> result = done->get_future();
+    placing_.post([&task, done] {
+      try {
+        task();
+        done->set_value();
+      } catch (...) {
+        done->set_exception(std::current_exception());
+      }
     });
+    try {
+      result.get();
+    } catch (const std::future_error&) {
+      placing_.rethrow_if_failed();  // dropped: an earlier task failed, and that is the error
+      throw;
+    }
+  }
+
+  void finish() {
+    release_transfers();
+    ticker_ = {};
     placing_.drain();
+    if (transfer_error_) std::rethrow_exception(transfer_error_);
     context_.report.requests += engine_.stats().requests;
   }
 
  private:
+  // The first bundle starts the transfer thread; a Hold keeps it waiting for more until finish().
+  void start_transfers() {
+    fs::create_directories(settings_.staging_dir());
+    hold_ = engine_.hold();
+    transfers_ = std::thread([this] { transfer_until_released(); });
+    if (settings_.on_progress) ticker_ = std::jthread([this](std::stop_token stop) { report_progress(stop); });
+  }
+
+  void transfer_until_released() {
+    try {
+      engine_.run([this](net::Response&& response) { on_done(std::move(response)); });
+    } catch (...) {
+      transfer_error_ = std::current_exception();
+    }
+  }
+
+  // Ends the Hold and waits for every bundle added to be transferred (and its settling posted).
+  void release_transfers() {
+    if (!transfers_.joinable()) return;
+    hold_ = {};
+    transfers_.join();
+    // A stop ends the engine before the caller stops adding: what came after is aborted here, and settled.
+    if (!transfer_error_) transfer_until_released();
+  }
+
+  InFlight& job_at(std::uint64_t tag) {
+    std::lock_guard lock(mutex_);
+    return in_flight_[tag];
+  }
+
+  void on_done(net::Response&& response) {
+    placing_.rethrow_if_failed();  // a storage error ends the run as it would have on this thread
+    InFlight& job = job_at(response.tag);
+    if (fetch_again(job, response)) return;
+    if (response.outcome != net::Outcome::aborted) context_.report.bytes_downloaded += response.bytes;
+    placing_.wait_below(kPlacementBacklogPerJob * static_cast<std::size_t>(settings_.jobs));
+    placing_.post([this, &job, r = std::move(response)] { settle(job, r); });
+    std::lock_guard lock(mutex_);
+    --active_;
+    start_next();
+  }
+
+  // Under mutex_.
   void start_next() {
     if (waiting_.empty()) return;
     std::size_t index = waiting_.front();
     waiting_.pop_front();
+    ++active_;
     InFlight& job = in_flight_[index];
     job.started = SteadyClock::now();
     // Posted before the download starts, so it is recorded before anything the download leads to.
-    placing_.post([this, &job] {
-      context_.catalog.mark_downloading(job.planned->patch.id, util::to_unix(context_.clock.now()));
-    });
-    if (job.planned->action == Action::replace) {
-      spdlog::info("{}: {}; fetching it again", job.planned->patch.id, job.planned->reason);
+    placing_.post(
+        [this, &job] { context_.catalog.mark_downloading(job.planned.patch.id, util::to_unix(context_.clock.now())); });
+    if (job.planned.action == Action::replace) {
+      spdlog::info("{}: {}; fetching it again", job.planned.patch.id, job.planned.reason);
     }
-    transfer(index);
+    transfer(index, job);
   }
 
-  void transfer(std::size_t index) {
-    InFlight& job = in_flight_[index];
+  void transfer(std::size_t index, InFlight& job) {
     std::error_code ignored;
     fs::remove_all(job.unpack_dir, ignored);
     job.stream = std::make_unique<StreamingUnpack>(job.archive, job.unpack_dir,
-                                                   job.planned->patch.bundle().relative_path, settings_.limits);
-    net::Request request{index, job.planned->patch.bundle().url, {}, job.archive};
+                                                   job.planned.patch.bundle().relative_path, settings_.limits);
+    net::Request request{index, job.planned.patch.bundle().url, {}, job.archive};
     // The archive is a step in staging, never trusted after a crash (the next run fetches it again): no
     // fsync. What is kept is the placed tree, synced before its rename (a kept archive with it).
     request.durable = false;
@@ -184,9 +253,8 @@ class BundleMirror {
 
   // On the transfer thread: true when the download did not match the page's md5 for the first time and
   // was queued to be fetched again. Otherwise the unpack worker is told the file is complete.
-  bool fetch_again(const net::Response& response) {
-    InFlight& job = in_flight_[response.tag];
-    const PatchRecord& patch = job.planned->patch;
+  bool fetch_again(InFlight& job, const net::Response& response) {
+    const PatchRecord& patch = job.planned.patch;
     if (response.outcome != net::Outcome::ok || is_html(response)) return false;
     if (md5_matches(patch, response) || job.checksum_attempts > 0) {  // a second mismatch fails
       job.stream->mark_complete();
@@ -198,13 +266,13 @@ class BundleMirror {
     placing_.post(
         [this, text = fmt::format("{}: md5 mismatch (page {}, got {}); fetching it again", patch.id, *patch.md5(),
                                   response.digests.md5)] { warn(settings_, context_.report, text); });
-    transfer(response.tag);
+    transfer(response.tag, job);
     return true;
   }
 
   // On the placement thread: the bundle's outcome, placed or failed, recorded and reported.
   void settle(InFlight& job, const net::Response& response) {
-    const PlannedPatch& planned = *job.planned;
+    const PlannedPatch& planned = job.planned;
     PatchReport report{.id = planned.patch.id,
                        .versions = planned.versions,
                        .outcome = PatchOutcome::failed,
@@ -241,7 +309,7 @@ class BundleMirror {
 
   // Throws unless the download is what the page promised (a first md5 mismatch was fetched again).
   void verify(InFlight& job, const net::Response& response) {
-    const PatchRecord& patch = job.planned->patch;
+    const PatchRecord& patch = job.planned.patch;
     if (is_html(response)) {
       job.stream->abandon();
       discard_download(job.archive);
@@ -260,7 +328,7 @@ class BundleMirror {
     try {
       std::optional<bundle::UnpackResult> streamed = job.stream->finish(response.digests.md5);
       // Without an md5 on the page, the archive's own checks are all there is; libarchive skips the gzip CRC.
-      const PatchRecord& patch = job.planned->patch;
+      const PatchRecord& patch = job.planned.patch;
       const std::string& name = patch.bundle().relative_path;
       if (!patch.md5()) bundle::verify_gzip(job.archive, name.empty() ? patch.id : name);
       if (streamed) return std::move(*streamed);
@@ -278,7 +346,7 @@ class BundleMirror {
 
   // Completes the unpack in staging, then renames into place; returns the primary path relative to dest.
   std::string place(InFlight& job, const net::Response& response) {
-    const PlannedPatch& planned = *job.planned;
+    const PlannedPatch& planned = job.planned;
     const PatchRecord& patch = planned.patch;
     std::vector<std::string> versions = placement_versions(planned, context_);
     check_names(planned, versions);
@@ -318,7 +386,7 @@ class BundleMirror {
   // Moves the verified archive into the bundle directory (placed with it, atomically) and records it.
   void keep_archive(const InFlight& job, const net::Response& response, const fs::path& bundle_dir,
                     std::vector<store::FileRow>& files) {
-    const PatchRecord& patch = job.planned->patch;
+    const PatchRecord& patch = job.planned.patch;
     const std::string name = bundle::kept_archive_name(patch.bundle().relative_path, patch.id);
     const fs::path kept = bundle_dir / name;
     std::error_code ec;
@@ -346,12 +414,12 @@ class BundleMirror {
                  fmt::format("{}: {} ({})", planned.patch.id, reason, util::mask_url(planned.patch.bundle().url)));
   }
 
-  // Runs on its own thread: reads only atomics (the engine's counters and done_).
-  void report_progress(const std::stop_token& stop, std::size_t total) {
+  // Runs on its own thread: reads only atomics (the engine's counters, done_ and added_).
+  void report_progress(const std::stop_token& stop) {
     auto started = SteadyClock::now();
     while (!stop.stop_requested()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      settings_.on_progress({done_.load(), static_cast<int>(total), engine_.stats().body_bytes,
+      settings_.on_progress({done_.load(), added_.load(), engine_.stats().body_bytes,
                              std::chrono::duration<double>(SteadyClock::now() - started).count()});
     }
   }
@@ -359,18 +427,30 @@ class BundleMirror {
   MirrorContext& context_;
   const SyncSettings& settings_;
   net::TransferEngine engine_;
-  std::vector<InFlight> in_flight_;
+  std::mutex mutex_;                 // guards in_flight_ (its elements stay put), waiting_ and active_
+  std::deque<InFlight> in_flight_;   // by request tag
   std::deque<std::size_t> waiting_;  // indexes into in_flight_ not handed to the engine yet
+  int active_ = 0;                   // handed to the engine and not settled
+  std::atomic<int> added_{0};
   std::atomic<int> done_{0};
+  net::TransferEngine::Hold hold_;
+  std::thread transfers_;
+  std::exception_ptr transfer_error_;  // what ended the transfer thread (written before its join)
+  std::jthread ticker_;
   util::SerialWorker placing_;  // last: it finishes its tasks (which use the members above) first
 };
 
-}  // namespace
+BundleMirror::BundleMirror(MirrorContext& context) : impl_(std::make_unique<Impl>(context)) {}
+BundleMirror::~BundleMirror() = default;
+void BundleMirror::add(PlannedPatch planned) { impl_->add(std::move(planned)); }
+void BundleMirror::post(std::function<void()> task) { impl_->post(std::move(task)); }
+void BundleMirror::call(const std::function<void()>& task) { impl_->call(task); }
+void BundleMirror::finish() { impl_->finish(); }
 
 void mirror_bundles(const std::vector<PlannedPatch>& work, MirrorContext& context) {
-  if (work.empty()) return;
   BundleMirror mirror(context);
-  mirror.run(work);
+  for (const PlannedPatch& planned : work) mirror.add(planned);
+  mirror.finish();
 }
 
 void link_versions(const PlannedPatch& planned, MirrorContext& context) {

@@ -70,13 +70,17 @@ PlannedPatch plan_one(const PatchRecord& patch, std::vector<std::string> version
 
 }  // namespace
 
+std::optional<PlannedPatch> plan_patch(const PatchRecord& patch, const PlanInput& input) {
+  if (!patch.has_bundle() || !classification_selected(patch, input.classifications)) return std::nullopt;
+  std::vector<std::string> versions = selected_versions(patch, input.versions);
+  if (versions.empty()) return std::nullopt;
+  return plan_one(patch, std::move(versions), input);
+}
+
 std::vector<PlannedPatch> plan_patches(const PlanInput& input) {
   std::vector<PlannedPatch> plan;
   for (const PatchRecord& patch : input.patches) {
-    if (!patch.has_bundle() || !classification_selected(patch, input.classifications)) continue;
-    std::vector<std::string> versions = selected_versions(patch, input.versions);
-    if (versions.empty()) continue;
-    plan.push_back(plan_one(patch, std::move(versions), input));
+    if (auto planned = plan_patch(patch, input)) plan.push_back(std::move(*planned));
   }
   return plan;
 }

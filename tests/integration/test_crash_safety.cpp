@@ -410,3 +410,53 @@ TEST_CASE("crash safety: SIGTERM while the pages are being read stops the run wi
   CHECK(next.exit_code == 0);
   CHECK(f.bundle_matches_site("3.0.1", "ESX-1004000"));
 }
+
+TEST_CASE(
+    "crash safety: SIGKILL while a slow page is still being read, after the bundles of the pages before it were "
+    "placed, loses nothing: the next run fetches only the bundle it had not placed",
+    "[crash][pipeline]") {
+  MirrorFixture f(SampleSite::generated(6, 64 * 1024, kVersions[0]));
+  const SampleSite site = f.server.site();
+  const std::vector<SamplePatch>& patches = site.patches();
+  // The index links the newest patch first ("Latest:"), then every patch in order: the next-to-last
+  // patch's page is its last new link, so every other patch is known (and fetched) before it.
+  const std::string slow = patches[patches.size() - 2].id;
+  Fault stalled;
+  stalled.delay_ms = 6000;
+  f.server.set_fault(site.page_path(slow), stalled);
+
+  const fs::path logs = f.tmp / "logs";
+  fs::create_directories(logs);
+  Child child(binary_path(),
+              {"sync", "--source", f.server.index_url(), "--dest", f.dest.string(), "--config", f.config.string(),
+               "--esx-version", kVersions[0]},
+              logs);
+  auto others_placed = [&] {
+    for (const SamplePatch& p : patches) {
+      if (p.id != slow && !fs::is_directory(f.bundle_dir(kVersions[0], p.id))) return false;
+    }
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!others_placed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  child.signal(SIGKILL);
+  ProcessResult killed = child.wait();
+  INFO(killed.all());
+  REQUIRE(killed.signal == SIGKILL);  // still waiting for the slow page
+  REQUIRE(others_placed());
+  CHECK_FALSE(fs::exists(f.bundle_dir(kVersions[0], slow)));
+
+  // The pages that led to the placed bundles were never recorded: they are read again, their bundles not.
+  f.server.clear_faults();
+  f.server.reset_hits();
+  ProcessResult r = f.sync({"--esx-version", kVersions[0]});
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  for (const SamplePatch& p : patches) {
+    INFO(p.id);
+    CHECK(f.server.body_count(site.bundle_path(p.id)) == (p.id == slow ? 1u : 0u));
+    CHECK(f.bundle_matches_site(kVersions[0], p.id));
+  }
+}

@@ -349,3 +349,33 @@ TEST_CASE("keep-archives keeps the verified archive inside the bundle directory"
   REQUIRE(fs::is_regular_file(archive));
   CHECK(slurp(archive) == site.files().at(site.bundle_path("ESX-1000039")));
 }
+
+TEST_CASE("a bundle's download starts while later patch pages are still being read, and the next run fetches nothing",
+          "[sync][pipeline]") {
+  MirrorFixture f(SampleSite::generated(12, 4096));
+  configure(f, "page_jobs = 1\n");  // 12 pages one by one: twelve round trips, long enough to see the overlap
+  f.server.set_latency_ms(20);
+  ProcessResult r = f.sync({"--esx-version", "3.5.0"});
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+
+  const SampleSite site = f.server.site();
+  double first_bundle = 1e9, last_page = 0;
+  for (const Hit& hit : f.server.hits()) {
+    if (has(hit.path, ".tgz")) first_bundle = std::min(first_bundle, hit.received_ms);
+    if (has(hit.path, "-patch.html")) last_page = std::max(last_page, hit.received_ms);
+  }
+  INFO("first bundle asked at " << first_bundle << " ms, last page at " << last_page << " ms");
+  CHECK(first_bundle < last_page);
+  for (const SamplePatch& patch : site.patches()) {
+    CHECK(f.server.body_count(site.bundle_path(patch.id)) == 1);
+    CHECK(f.bundle_matches_site("3.5.0", patch.id));
+  }
+
+  f.server.set_latency_ms(0);
+  f.server.reset_hits();
+  r = f.sync({"--esx-version", "3.5.0"});
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  CHECK(bodies_sent(f.server) == 0);
+}

@@ -2,6 +2,7 @@
 // Planning: which selected patches to fetch, replace, link or skip. Pure: values in, values out.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct PlanInput {
 
 // One entry per selected patch (those for a selected version and classification), in input order.
 std::vector<PlannedPatch> plan_patches(const PlanInput& input);
+
+// plan_patches for one patch (input.patches is not read): nullopt when it is not selected.
+std::optional<PlannedPatch> plan_patch(const PatchRecord& patch, const PlanInput& input);
 
 // The selected versions among those a page lists, in selection order (exact match).
 std::vector<std::string> selected_versions(const PatchRecord& patch, const std::vector<std::string>& selection);
