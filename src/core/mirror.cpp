@@ -110,6 +110,11 @@ void remove_stale(const fs::path& dest, const std::optional<std::string>& old_pa
 // How many finished downloads may wait for the disk before the transfer thread waits too.
 constexpr std::size_t kPlacementBacklogPerJob = 2;
 
+// Bundles handed to the engine per transfer slot: one on the wire and one queued behind it, so the next
+// request goes out as soon as a body is received, while the last one is still hashed and committed
+// (S1, 200 x 1 MiB at --jobs 4, side by side: 1.54 s -> 1.34 s). Each has its unpack worker waiting.
+constexpr int kHandedPerJob = 2;
+
 }  // namespace
 
 // Three threads: the caller's adds bundles (while it may still be reading pages); the transfer thread
@@ -137,8 +142,7 @@ class BundleMirror::Impl {
     job.unpack_dir = settings_.staging_dir() / (job.planned.patch.id + ".unpack");
     waiting_.push_back(in_flight_.size() - 1);
     ++added_;
-    // The engine gets `jobs` bundles at a time, each with its unpack worker following it.
-    if (active_ < settings_.jobs) start_next();
+    if (active_ < kHandedPerJob * settings_.jobs) start_next();
   }
 
   void post(std::function<void()> task) { placing_.post(std::move(task)); }
@@ -430,7 +434,7 @@ class BundleMirror::Impl {
   std::mutex mutex_;                 // guards in_flight_ (its elements stay put), waiting_ and active_
   std::deque<InFlight> in_flight_;   // by request tag
   std::deque<std::size_t> waiting_;  // indexes into in_flight_ not handed to the engine yet
-  int active_ = 0;                   // handed to the engine and not settled
+  int active_ = 0;                   // handed to the engine and not reported back
   std::atomic<int> added_{0};
   std::atomic<int> done_{0};
   net::TransferEngine::Hold hold_;
