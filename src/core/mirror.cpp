@@ -127,8 +127,13 @@ class BundleMirror::Impl {
   explicit Impl(MirrorContext& context)
       : context_(context), settings_(context.settings), engine_(settings_.network, settings_.retry, settings_.jobs) {}
 
-  // What was added is transferred and settled first (an error ending the run is the caller's to report).
+  // Without finish() the run is ending with an error: what was handed to the engine is transferred and
+  // settled, what was not yet is left for the next run.
   ~Impl() {
+    {
+      std::lock_guard lock(mutex_);
+      waiting_.clear();
+    }
     release_transfers();
     ticker_ = {};
   }
@@ -150,7 +155,8 @@ class BundleMirror::Impl {
   void call(const std::function<void()>& task) {
     auto done = std::make_shared<std::promise<void>>();
     std::future<void> result = done->get_future();
-    placing_.post([&task, done] {
+    // The task alone holds the promise: dropped unrun (an earlier task failed), it breaks it.
+    placing_.post([&task, done = std::move(done)] {
       try {
         task();
         done->set_value();
@@ -452,6 +458,7 @@ void BundleMirror::call(const std::function<void()>& task) { impl_->call(task); 
 void BundleMirror::finish() { impl_->finish(); }
 
 void mirror_bundles(const std::vector<PlannedPatch>& work, MirrorContext& context) {
+  if (work.empty()) return;
   BundleMirror mirror(context);
   for (const PlannedPatch& planned : work) mirror.add(planned);
   mirror.finish();
