@@ -50,9 +50,9 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   MirrorContext context{settings, catalog, report, clock, disk.placed_versions};
   BundleMirror bundles(context);
 
-  // A patch to fetch starts as soon as its page is read, while later pages are still on the wire. Adopting
-  // a copy already in place, linking and reporting wait for the whole crawl, as do patches the catalog
-  // holds no row for yet: their row is written first.
+  // A patch to fetch starts as soon as its page is read, while later pages are still on the wire (a new
+  // patch's row is written first: its bundle's row refers to it). Linking and reporting wait for the
+  // whole crawl; adopting a copy already under its final name waits for the transfers (below).
   std::set<std::string> started;
   auto start_early = [&](const PatchRecord& record) {
     if (settings.dry_run) return;
@@ -60,8 +60,8 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
     if (!planned || (planned->action != Action::fetch && planned->action != Action::replace)) return;
     if (planned->action == Action::fetch && may_be_adopted(settings, *planned)) return;
     started.insert(record.id);
-    bundles.post([&, planned = *planned] {
-      catalog.upsert_patch(planned.patch, now);  // the bundle's row refers to it
+    bundles.post([&, planned = *planned, known = before.bundles.count(record.id) > 0] {
+      if (!known) catalog.upsert_patch(planned.patch, now);
       warn_undated({planned}, context, kUndated);
     });
     bundles.add(std::move(*planned));
@@ -71,7 +71,9 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
   report.pages_fetched += found.crawl.pages_fetched;
   report.pages_not_modified += found.crawl.pages_not_modified;
 
-  std::vector<PlannedPatch> to_fetch;
+  std::map<std::string, store::BundleRow> rows;
+  auto size_of = [&](const PlannedPatch& planned) { return known_size(planned, rows); };
+  std::vector<PlannedPatch> to_fetch, to_adopt;
   bundles.call([&] {
     record_discovery(found, catalog, now);
     for (std::string& warning : found.crawl.warnings) warn(settings, report, std::move(warning));
@@ -79,13 +81,21 @@ int mirror_legacy_source(const SyncSettings& settings, const source::Rules& rule
     for (const PatchRecord& patch : found.crawl.patches) {
       if (!started.count(patch.id)) rest.push_back(patch);
     }
-    const std::map<std::string, store::BundleRow> rows = catalog.bundles();
+    rows = catalog.bundles();
     std::vector<PlannedPatch> plan = plan_patches(plan_input(settings, std::move(rest), rows, disk, now));
     warn_undated(plan, context, kUndated);
-    to_fetch = apply_plan(plan, context, [&](const PlannedPatch& planned) { return known_size(planned, rows); });
+    std::vector<PlannedPatch> now_applied;
+    for (PlannedPatch& planned : plan) {
+      bool adoptable = !settings.dry_run && planned.action == Action::fetch && may_be_adopted(settings, planned);
+      (adoptable ? to_adopt : now_applied).push_back(std::move(planned));
+    }
+    to_fetch = apply_plan(now_applied, context, size_of);
   });
   for (PlannedPatch& planned : to_fetch) bundles.add(std::move(planned));
   bundles.finish();
+  // Adopting hashes every file of the copy: on the placement thread it would hold up the transfers'
+  // settling (and so the transfers). What cannot be adopted is fetched now.
+  mirror_bundles(apply_plan(to_adopt, context, size_of), context);
   return found.crawl.page_failures;
 }
 

@@ -225,3 +225,32 @@ TEST_CASE(
   CHECK(f.command("verify").exit_code == 0);
   check_mirror_intact(f);
 }
+
+TEST_CASE(
+    "damaged state: with the state deleted and a new patch on the site, the copies on disk are adopted and only "
+    "the new bundle is fetched",
+    "[state]") {
+  MirrorFixture f;
+  REQUIRE(f.sync({"--esx-version", "3.0.1"}).exit_code == 0);
+  fs::remove(state_db(f));
+  SamplePatch added;
+  added.id = "ESX-1004000";
+  added.kb = "1004000";
+  added.versions = {"3.0.1"};
+  added.date_text = "1/15/08";
+  added.iso_date = "2008-01-15";
+  f.server.edit([&](SampleSite& site) { site.add_patch(added); });
+  f.server.reset_hits();
+
+  ProcessResult r = f.sync({"--esx-version", "3.0.1", "-v"});
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  CHECK(bundle_requests(f.server) == 1);
+  CHECK(f.server.body_count(f.server.site().bundle_path("ESX-1004000")) == 1);
+  CHECK(has(r.err, "adopted the copy already at 3.0.1/2007-03-29_ESX-1000039"));
+  CHECK(f.bundle_matches_site("3.0.1", "ESX-1004000"));
+  std::set<std::string> expected(k301.begin(), k301.end());
+  expected.insert("ESX-1004000");
+  CHECK(placed_ids(f) == expected);
+  for (const std::string& id : k301) CHECK(f.bundle_matches_site("3.0.1", id));
+}

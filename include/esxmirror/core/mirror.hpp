@@ -31,7 +31,8 @@ struct MirrorContext {
 class BundleMirror {
  public:
   explicit BundleMirror(MirrorContext& context);
-  // Waits for what was added (and never throws): call finish() to learn how it ended.
+  // Without finish() (the caller is ending with an error): waits for the transfers handed to the engine
+  // and drops the bundles still waiting for a slot. Never throws.
   ~BundleMirror();
   BundleMirror(const BundleMirror&) = delete;
   BundleMirror& operator=(const BundleMirror&) = delete;

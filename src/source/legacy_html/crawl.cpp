@@ -185,6 +185,7 @@ class RecordsInLinkOrder {
   // KB notes are listed (`list`, index.html) so operators see the vendor's notes, but never planned; a
   // note never takes the place of a bundle of the same name.
   void finish() {
+    unanswered_.clear();  // every request has been answered; a fetcher that dropped one loses nothing here
     advance();
     for (const PatchRecord* note : kb_notes_) {
       if (seen_ids_.insert(note->id).second) result_.fresh.push_back(*note);
